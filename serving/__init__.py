@@ -1,0 +1,1 @@
+"""fakewatch serving."""
