@@ -1,1 +1,43 @@
-"""fakewatch db."""
+"""fakewatch's check log: models, migrations and the durable job queue.
+
+Imports nothing else of fakewatch: every function takes a URL, an engine or a session, so the
+bot, the serving app and the operator tools can all share it.
+"""
+
+from db import jobs, queries
+from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
+from db._engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
+from db._migrate import (
+    MigrationError,
+    check_migrations,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from db._models import Base, Check, ChatSettings, Feedback, ProcessedUpdate
+from db.jobs import CheckNotFound
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "THRESHOLDS",
+    "Base",
+    "ChatSettings",
+    "Check",
+    "CheckNotFound",
+    "CheckStatus",
+    "DatabaseURLError",
+    "Feedback",
+    "MigrationError",
+    "ProcessedUpdate",
+    "Source",
+    "check_migrations",
+    "create_engine",
+    "current_revision",
+    "head_revision",
+    "jobs",
+    "normalize_url",
+    "queries",
+    "redact_url",
+    "session_factory",
+    "upgrade",
+]

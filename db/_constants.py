@@ -1,0 +1,38 @@
+"""Names the database layer and its callers agree on, in one place."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class _StrEnum(str, Enum):
+    """A ``str`` enum whose value is what is stored in the database and shown to operators."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CheckStatus(_StrEnum):
+    """Where a check is as a job: the bot's durable queue is the check log itself."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Source(_StrEnum):
+    """How the media reached us."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    API = "api"
+    WEB = "web"
+
+
+# The verdicts a group may choose as its "speak up at" threshold.
+THRESHOLDS: tuple[str, ...] = ("uncertain", "fake")
+DEFAULT_THRESHOLD = "uncertain"
+
+# SQLite waits this long for a competing writer instead of failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
