@@ -1,0 +1,27 @@
+"""Faces: detection behind a small interface, square crops, and tracks through a video."""
+
+from serving.faces._crop import crop_box, crop_face
+from serving.faces._detector import (
+    DETECTORS,
+    CnnDetector,
+    FaceBox,
+    FaceDetector,
+    HogDetector,
+    create_detector,
+)
+from serving.faces._tracks import Track, detect_frames, keyframes, link_tracks
+
+__all__ = [
+    "DETECTORS",
+    "CnnDetector",
+    "FaceBox",
+    "FaceDetector",
+    "HogDetector",
+    "Track",
+    "create_detector",
+    "crop_box",
+    "crop_face",
+    "detect_frames",
+    "keyframes",
+    "link_tracks",
+]

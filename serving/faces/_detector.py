@@ -1,0 +1,253 @@
+"""Face detection behind a small interface, so another backend can replace dlib.
+
+The detectors are face_recognition's (dlib's frontal HOG detector and its MMOD CNN), called
+directly so that every thread has its own copy and the boxes match ``face_locations``.
+
+Why a downscaled copy: dlib's HOG costs grow with the pixel count, and faces in phone/DFDC
+video stay far above the detector's 80 px window once we upsample the 480 px copy once.
+Why padding for small images: training crops (224 px DFDC, 100-260 px MesoNet) are so tight
+that the HOG window sees no face outline; replicating the border gives it that context
+(measured on ../shared/data/faces, see DEVELOPERS.md, serving.faces).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+# Images whose longer side is at most this are treated as "a face crop or a thumbnail":
+# padded and searched with a cascade of upsampling factors.
+SMALL_IMAGE_SIDE = 400
+SMALL_IMAGE_PAD = 0.25  # fraction of the longer side replicated on every border
+LARGE_IMAGE_UPSAMPLE = 1  # one dlib pyramid doubling on the max_side copy (finds ~40 px faces)
+# Region-of-interest search (tracking): the previous box is scaled to about this many pixels.
+ROI_FACE_PX = 110
+ROI_CONTEXT = 0.6  # the region is the box grown by this fraction of its side on every side
+
+_load_lock = threading.Lock()
+
+
+def _dlib() -> Any:
+    """dlib, imported on first use so that importing serving.faces stays cheap."""
+    import dlib  # noqa: PLC0415
+
+    return dlib
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face in the pixels of the frame it was found in (x2/y2 exclusive)."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    score: float = 1.0
+
+    @property
+    def width(self) -> int:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> int:
+        return self.y2 - self.y1
+
+    @property
+    def side(self) -> int:
+        return max(self.width, self.height)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0)
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    def iou(self, other: "FaceBox") -> float:
+        ix = max(0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        iy = max(0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def scaled(self, factor: float) -> "FaceBox":
+        """The same box in an image resized by ``factor`` (e.g. a downscaled annotation copy)."""
+        return FaceBox(
+            int(round(self.x1 * factor)),
+            int(round(self.y1 * factor)),
+            int(round(self.x2 * factor)),
+            int(round(self.y2 * factor)),
+            self.score,
+        )
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Anything that finds every face in one RGB frame."""
+
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]: ...
+
+
+def _check_rgb(rgb: object) -> np.ndarray:
+    """Refuse what is not an HxWx3 uint8 image with a clear error (dlib would segfault or lie)."""
+    if not isinstance(rgb, np.ndarray):
+        raise TypeError(f"expected an RGB numpy array, got {type(rgb).__name__}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 RGB array, got shape {rgb.shape} {rgb.dtype}")
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"empty image of shape {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+class _DlibDetector:
+    """Common part of the HOG and CNN detectors from face_recognition (dlib)."""
+
+    name = "dlib"
+
+    def __init__(self, *, max_side: int = 480, min_face_px: int = 24) -> None:
+        if max_side < 32:
+            raise ValueError(f"max_side must be at least 32 pixels, got {max_side}")
+        if min_face_px < 0:
+            raise ValueError(f"min_face_px must not be negative, got {min_face_px}")
+        self.max_side = int(max_side)
+        self.min_face_px = int(min_face_px)
+        # dlib detectors are not safe to share between threads ("make a copy for each
+        # thread", dlib's object_detector docs; sharing one segfaulted here), so each
+        # thread gets its own, built lazily.
+        self._local = threading.local()
+        self._dlib_detector()  # load now: fail at construction, not on the first request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(max_side={self.max_side}, min_face_px={self.min_face_px})"
+
+    def _new_dlib_detector(self) -> Any:
+        raise NotImplementedError
+
+    def _dlib_detector(self) -> Any:
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            with _load_lock:
+                detector = self._local.detector = self._new_dlib_detector()
+        return detector
+
+    def _run(self, rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int]]:
+        """dlib boxes as (x1, y1, x2, y2) in ``rgb`` pixels (what face_locations computes)."""
+        rects = self._dlib_detector()(rgb, upsample)
+        out = []
+        for rect in rects:
+            rect = getattr(rect, "rect", rect)  # the CNN detector wraps rects with a confidence
+            out.append((rect.left(), rect.top(), rect.right(), rect.bottom()))
+        return out
+
+    def _search(self, rgb: np.ndarray, scale: float) -> list[tuple[int, int, int, int]]:
+        """Find faces in an already downscaled copy; small images are padded and cascaded."""
+        h, w = rgb.shape[:2]
+        if max(h, w) / scale <= SMALL_IMAGE_SIDE:
+            pad = max(1, int(round(max(h, w) * SMALL_IMAGE_PAD)))
+            padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            for upsample in (0, 1):
+                found = self._run(padded, upsample)
+                if found:
+                    return [(x1 - pad, y1 - pad, x2 - pad, y2 - pad) for x1, y1, x2, y2 in found]
+            return []
+        return self._run(rgb, LARGE_IMAGE_UPSAMPLE)
+
+    def _to_boxes(
+        self, raw: list[tuple[int, int, int, int]], scale: float, offset: tuple[int, int],
+        shape: tuple[int, ...],
+    ) -> list[FaceBox]:
+        """Map boxes from a scaled/offset copy back to full-resolution pixels, clip, filter."""
+        h, w = shape[:2]
+        out: list[FaceBox] = []
+        for x1, y1, x2, y2 in raw:
+            box = FaceBox(
+                max(0, int(round(x1 / scale)) + offset[0]),
+                max(0, int(round(y1 / scale)) + offset[1]),
+                min(w, int(round(x2 / scale)) + offset[0]),
+                min(h, int(round(y2 / scale)) + offset[1]),
+            )
+            if box.width >= max(1, self.min_face_px) and box.height >= max(1, self.min_face_px):
+                out.append(box)
+        return out
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        """Every face in the frame, in full-resolution pixels, largest first."""
+        rgb = _check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = rgb
+        if scale < 1.0:
+            size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        boxes = self._to_boxes(self._search(small, scale), scale, (0, 0), rgb.shape)
+        return sorted(boxes, key=lambda b: -b.area)
+
+    def detect_region(self, rgb: np.ndarray, around: FaceBox) -> list[FaceBox]:
+        """Faces near ``around`` (the same person one sampled frame earlier), cheaply.
+
+        Why: a full-frame search at one upsample costs ~45 ms per 1080p frame; a region of
+        about 2x the face, scaled so the face is ~110 px, costs a few milliseconds and keeps
+        small faces findable because they are enlarged rather than shrunk.
+        """
+        rgb = _check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        grow = int(round(around.side * ROI_CONTEXT))
+        x1, y1 = max(0, around.x1 - grow), max(0, around.y1 - grow)
+        x2, y2 = min(w, around.x2 + grow), min(h, around.y2 + grow)
+        if x2 - x1 < 8 or y2 - y1 < 8:
+            return []
+        region = rgb[y1:y2, x1:x2]
+        scale = ROI_FACE_PX / max(1, around.side)
+        size = (max(1, int(round((x2 - x1) * scale))), max(1, int(round((y2 - y1) * scale))))
+        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        region = cv2.resize(region, size, interpolation=interp)
+        raw = self._run(np.ascontiguousarray(region), 0)
+        boxes = self._to_boxes(raw, scale, (x1, y1), rgb.shape)
+        return sorted(boxes, key=lambda b: -b.area)
+
+
+class HogDetector(_DlibDetector):
+    """dlib's HOG + linear SVM (face_recognition model="hog"): the CPU default."""
+
+    name = "hog"
+
+    def _new_dlib_detector(self) -> Any:
+        return _dlib().get_frontal_face_detector()
+
+
+class CnnDetector(_DlibDetector):
+    """dlib's MMOD CNN (face_recognition model="cnn"): more robust to pose, slow on a CPU."""
+
+    name = "cnn"
+
+    def _new_dlib_detector(self) -> Any:
+        with warnings.catch_warnings():
+            # face_recognition_models imports pkg_resources, which warns on import.
+            warnings.simplefilter("ignore")
+            import face_recognition_models  # noqa: PLC0415
+
+        path = face_recognition_models.cnn_face_detector_model_location()
+        return _dlib().cnn_face_detection_model_v1(path)
+
+
+DETECTORS: dict[str, type[_DlibDetector]] = {"hog": HogDetector, "cnn": CnnDetector}
+
+
+def create_detector(name: str = "hog", *, max_side: int = 480, min_face_px: int = 24) -> FaceDetector:
+    """A detector by name (``hog`` or ``cnn``); unknown names fail loudly, listing the choices."""
+    try:
+        cls = DETECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)}") from None
+    return cls(max_side=max_side, min_face_px=min_face_px)

@@ -1,0 +1,90 @@
+"""Track linking on synthetic boxes, and on a real clip: one track per person."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from serving.faces import FaceBox, create_detector, detect_frames, keyframes, link_tracks
+
+
+def _box(x: int, y: int, side: int = 60) -> FaceBox:
+    return FaceBox(x, y, x + side, y + side)
+
+
+def test_two_people_moving_get_two_tracks():
+    dets = [[_box(10 + 5 * i, 50), _box(300 - 5 * i, 60)] for i in range(10)]
+    tracks = link_tracks(dets)
+    assert len(tracks) == 2
+    left, right = tracks
+    assert left.frames == list(range(10)) and right.frames == list(range(10))
+    assert all(b.x1 < 200 for b in left.boxes) and all(b.x1 > 200 for b in right.boxes)
+    assert [t.id for t in tracks] == [0, 1]
+
+
+def test_missed_detections_are_tolerated():
+    dets = [[_box(10 + 4 * i, 50)] if i not in (3, 4) else [] for i in range(10)]
+    (track,) = link_tracks(dets)
+    assert track.frames == [0, 1, 2, 5, 6, 7, 8, 9]
+
+
+def test_fast_motion_links_by_centre_distance():
+    dets = [[_box(10 + 20 * i, 50 + 20 * i)] for i in range(8)]  # IoU between frames < 0.3
+    assert _box(10, 50).iou(_box(30, 70)) < 0.3
+    assert len(link_tracks(dets)) == 1
+
+
+def test_spurious_single_detection_is_dropped_and_broken_track_rejoined():
+    dets = [[_box(100, 100)] for _ in range(12)]
+    dets[5] = dets[5] + [_box(400, 300, 30)]  # a one-frame false positive elsewhere
+    for i in (6, 7, 8, 9):
+        dets[i] = []  # a long gap: the person's track breaks and must be re-joined
+    tracks = link_tracks(dets)
+    assert len(tracks) == 1
+    assert tracks[0].frames == [0, 1, 2, 3, 4, 5, 10, 11]
+
+
+def test_short_videos_keep_single_detections():
+    assert len(link_tracks([[_box(100, 100)], [_box(400, 100)]])) == 2
+    assert link_tracks([]) == [] and link_tracks([[], []]) == []
+    # One face in one frame of a long video is all there is: keep it.
+    dets = [[] for _ in range(10)]
+    dets[4] = [_box(100, 100)]
+    assert len(link_tracks(dets)) == 1
+
+
+def test_very_different_sizes_are_not_linked():
+    dets = [[_box(100, 100, 60)], [_box(100, 100, 200)]] * 3
+    assert len(link_tracks([d for d in dets])) == 2
+
+
+def test_bad_threshold():
+    with pytest.raises(ValueError):
+        link_tracks([[_box(0, 0)]], iou_threshold=1.5)
+
+
+def test_keyframes_cover_first_and_last():
+    assert keyframes(0) == []
+    assert keyframes(1) == [0]
+    assert keyframes(10, 4) == [0, 4, 8, 9]
+    assert keyframes(9, 4) == [0, 4, 8]
+
+
+def test_real_clip_one_person_one_track(shared_videos):
+    with av.open(str(shared_videos["dfdc_widuwuoiur"])) as container:
+        frames = [
+            f.to_ndarray(format="rgb24")
+            for i, f in enumerate(container.decode(video=0))
+            if i % 25 == 0 and i < 250
+        ]
+    detector = create_detector("hog")
+    dets = detect_frames(detector, frames, keyframe_every=4)
+    assert len(dets) == len(frames) == 10
+    assert sum(bool(d) for d in dets) >= 8
+    tracks = link_tracks(dets)
+    assert len(tracks) == 1 and len(tracks[0]) >= 8
+    # The region searches agree with full-frame detection on the in-between frames.
+    full = detector.detect(frames[2])
+    assert full and dets[2] and max(b.iou(full[0]) for b in dets[2]) > 0.4
+    assert np.all(np.diff(tracks[0].frames) > 0)
