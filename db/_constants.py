@@ -36,3 +36,12 @@ DEFAULT_THRESHOLD = "uncertain"
 
 # SQLite waits this long for a competing writer instead of failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# The verdict strings of the engine's CheckResult (serving.constants.Verdict), repeated here
+# because db imports nothing of ours; operator filters accept exactly these.
+VERDICTS: tuple[str, ...] = ("real", "uncertain", "fake", "no_face", "invalid")
+
+# Paging limits for operator queries: a page is small, an export is streamed.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+EXPORT_BATCH_SIZE = 2000

@@ -1,0 +1,447 @@
+"""The operator's questions, as queries that stay fast on a million checks.
+
+``fakewatch ops`` and the web console both call these, so a number on the dashboard and in
+the terminal is the same number. Every query is bounded by a time window or a page and
+rides one of the indices declared on ``Check``. Percentiles are exact on both backends:
+``percentile_cont`` on PostgreSQL, the same linear interpolation over an ordered scan on SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from db._constants import DEFAULT_PAGE_SIZE, EXPORT_BATCH_SIZE, MAX_PAGE_SIZE, VERDICTS
+from db._models import Check, Feedback, utcnow
+
+
+class FilterError(ValueError):
+    """An operator filter that makes no sense (bad time, unknown verdict, page 0…)."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_when(text: str | None, *, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``7d``/``12h``/``30m``/``2w`` ago, ``now``, or an ISO date/time (UTC unless it says)."""
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip()
+    now = now or utcnow()
+    if text.lower() == "now":
+        return now
+    match = _DURATION.match(text)
+    if match:
+        amount, unit = float(match.group(1)), match.group(2).lower()
+        return now - dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise FilterError(
+            f"cannot read time {text!r}: use 7d, 12h, 30m, 2w, now or an ISO date like 2026-01-31"
+        ) from None
+    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class CheckFilter:
+    """The check-log filters shared by ``ops checks``, ``ops export`` and the console."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    verdict: str | None = None
+    chat_id: int | None = None
+    user_pseudonym: str | None = None
+    min_probability: float | None = None
+    model_version: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict is not None and self.verdict not in VERDICTS:
+            raise FilterError(f"unknown verdict {self.verdict!r}: one of {', '.join(VERDICTS)}")
+        if self.min_probability is not None and not (0.0 <= float(self.min_probability) <= 1.0):
+            raise FilterError("minimum probability must be between 0 and 1")
+        if self.since and self.until and self.since > self.until:
+            raise FilterError("since is after until")
+
+    @classmethod
+    def from_strings(cls, *, now: dt.datetime | None = None, **raw: str | None) -> "CheckFilter":
+        """Build from text (command-line flags, query strings); empty values mean "any"."""
+        value = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in raw.items()}
+        unknown = set(value) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise FilterError(f"unknown filters: {', '.join(sorted(unknown))}")
+        try:
+            chat_id = int(value["chat_id"]) if value.get("chat_id") is not None else None
+        except ValueError:
+            raise FilterError("chat must be a number (Telegram chat id)") from None
+        try:
+            min_p = float(value["min_probability"]) if value.get("min_probability") is not None else None
+        except ValueError:
+            raise FilterError("minimum probability must be a number between 0 and 1") from None
+        if min_p is not None and math.isnan(min_p):
+            raise FilterError("minimum probability must be a number between 0 and 1")
+        return cls(
+            since=parse_when(value.get("since"), now=now),
+            until=parse_when(value.get("until"), now=now),
+            verdict=value.get("verdict"),
+            chat_id=chat_id,
+            user_pseudonym=value.get("user_pseudonym"),
+            min_probability=min_p,
+            model_version=value.get("model_version"),
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            out.append(Check.created_at >= self.since)
+        if self.until is not None:
+            out.append(Check.created_at < self.until)
+        if self.verdict is not None:
+            out.append(Check.verdict == self.verdict)
+        if self.chat_id is not None:
+            out.append(Check.chat_id == self.chat_id)
+        if self.user_pseudonym is not None:
+            out.append(Check.user_pseudonym == self.user_pseudonym)
+        if self.min_probability is not None:
+            out.append(Check.fake_probability >= float(self.min_probability))
+        if self.model_version is not None:
+            out.append(Check.model_version == self.model_version)
+        return out
+
+
+# What a check-log row shows (and what CSV export writes), in order.
+LOG_COLUMNS: tuple[str, ...] = (
+    "id", "created_at", "status", "source", "media_kind", "verdict", "fake_probability",
+    "faces_count", "frames_sampled", "chat_id", "user_pseudonym", "model_name", "model_version",
+    "latency_ms", "error_code",
+)  # fmt: skip
+EXPORT_COLUMNS: tuple[str, ...] = LOG_COLUMNS + (
+    "file_unique_id", "sha256", "file_size", "finished_at", "error_message",
+)  # fmt: skip
+
+
+def _columns(names: Sequence[str]) -> list[Any]:
+    return [getattr(Check, name) for name in names]
+
+
+def _plain(value: Any) -> Any:
+    """Row values as JSON/CSV-friendly scalars."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # our str enums
+        return value.value
+    return value
+
+
+def _row(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+    return {name: _plain(value) for name, value in zip(names, row)}
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.limit)) if self.limit else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "total": self.total, "page": self.page, "limit": self.limit,
+                "pages": self.pages}  # fmt: skip
+
+
+def _check_paging(limit: int, page: int) -> None:
+    if not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        raise FilterError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    if int(page) < 1:
+        raise FilterError("page numbers start at 1")
+
+
+async def list_checks(
+    session: AsyncSession, flt: CheckFilter | None = None, *, limit: int = DEFAULT_PAGE_SIZE, page: int = 1
+) -> Page:
+    """One page of the check log, newest first, with the total that matches."""
+    flt = flt or CheckFilter()
+    _check_paging(limit, page)
+    where = flt.conditions()
+    stmt = (
+        select(*_columns(LOG_COLUMNS))
+        .where(*where)
+        .order_by(Check.created_at.desc(), Check.id.desc())
+        .limit(limit)
+        .offset((page - 1) * limit)
+    )
+    rows = (await session.execute(stmt)).all()
+    total = (await session.execute(select(func.count()).select_from(Check).where(*where))).scalar_one()
+    return Page([_row(LOG_COLUMNS, r) for r in rows], int(total), int(page), int(limit))
+
+
+async def iter_checks(
+    session: AsyncSession, flt: CheckFilter | None = None, *, with_result: bool = False
+) -> AsyncIterator[dict[str, Any]]:
+    """Every matching check, newest first, streamed in batches (for exports of any size)."""
+    flt = flt or CheckFilter()
+    names = EXPORT_COLUMNS + (("result",) if with_result else ())
+    stmt = (
+        select(*_columns(names))
+        .where(*flt.conditions())
+        .order_by(Check.created_at.desc(), Check.id.desc())
+        .execution_options(yield_per=EXPORT_BATCH_SIZE)
+    )
+    result = await session.stream(stmt)
+    async for row in result:
+        yield _row(names, row)
+
+
+# --- statistics ------------------------------------------------------------------------
+
+
+def _window(since: dt.datetime | None, until: dt.datetime | None) -> list[ColumnElement[bool]]:
+    return CheckFilter(since=since, until=until).conditions()
+
+
+async def _count_by(session: AsyncSession, column: Any, where: list[ColumnElement[bool]]) -> dict[str, int]:
+    stmt = select(column, func.count()).where(*where).group_by(column).order_by(func.count().desc())
+    return {str(_plain(key)) if key is not None else "none": int(n) for key, n in (await session.execute(stmt)).all()}
+
+
+def _interpolate(lo: float, hi: float | None, frac: float) -> float:
+    return lo if hi is None else lo + (hi - lo) * frac
+
+
+async def latency_percentiles(
+    session: AsyncSession,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    quantiles: Sequence[float] = (0.5, 0.95),
+) -> dict[str, float | None]:
+    """Latency percentiles (ms) of finished checks, keyed ``p50``, ``p95``…"""
+    where = _window(since, until) + [Check.latency_ms.is_not(None)]
+    keys = [f"p{round(q * 100):d}" for q in quantiles]
+    if session.get_bind().dialect.name == "postgresql":
+        cols = [func.percentile_cont(q).within_group(Check.latency_ms) for q in quantiles]
+        row = (await session.execute(select(*cols).where(*where))).one()
+        return {k: (None if v is None else float(v)) for k, v in zip(keys, row)}
+    n = int((await session.execute(select(func.count()).select_from(Check).where(*where))).scalar_one())
+    out: dict[str, float | None] = {}
+    for key, q in zip(keys, quantiles):
+        if n == 0:
+            out[key] = None
+            continue
+        pos = q * (n - 1)
+        stmt = select(Check.latency_ms).where(*where).order_by(Check.latency_ms).offset(int(pos)).limit(2)
+        values = [float(v) for v in (await session.execute(stmt)).scalars()]
+        out[key] = _interpolate(values[0], values[1] if len(values) > 1 else None, pos - int(pos))
+    return out
+
+
+async def feedback_summary(
+    session: AsyncSession, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Votes in the window and the share that agreed with the verdict."""
+    where = []
+    if since is not None:
+        where.append(Feedback.created_at >= since)
+    if until is not None:
+        where.append(Feedback.created_at < until)
+    votes, agree = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(case((Feedback.agrees, 1), else_=0)), 0)).where(*where)
+        )
+    ).one()
+    votes, agree = int(votes), int(agree)
+    return {"votes": votes, "agree": agree, "disagree": votes - agree,
+            "agreement_rate": (agree / votes) if votes else None}  # fmt: skip
+
+
+@dataclass
+class Stats:
+    since: dt.datetime | None
+    until: dt.datetime | None
+    total: int
+    by_verdict: dict[str, int]
+    by_kind: dict[str, int]
+    by_source: dict[str, int]
+    by_status: dict[str, int]
+    by_model_version: dict[str, int]
+    by_chat: list[dict[str, Any]]
+    latency_ms: dict[str, float | None]
+    feedback: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["since"] = self.since.isoformat() if self.since else None
+        out["until"] = self.until.isoformat() if self.until else None
+        out.pop("extra")
+        return out
+
+
+async def stats(
+    session: AsyncSession,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    top_chats: int = 10,
+) -> Stats:
+    """Counts by verdict, kind, source, status, model version and chat; latency; agreement."""
+    where = _window(since, until)
+    by_verdict = await _count_by(session, Check.verdict, where)
+    chat_stmt = (
+        select(Check.chat_id, func.count(), func.sum(case((Check.verdict == "fake", 1), else_=0)))
+        .where(*where, Check.chat_id.is_not(None))
+        .group_by(Check.chat_id)
+        .order_by(func.count().desc(), Check.chat_id)
+        .limit(top_chats)
+    )
+    by_chat = [
+        {"chat_id": int(chat), "checks": int(n), "fake": int(fakes or 0)}
+        for chat, n, fakes in (await session.execute(chat_stmt)).all()
+    ]
+    return Stats(
+        since=since,
+        until=until,
+        total=sum(by_verdict.values()),
+        by_verdict=by_verdict,
+        by_kind=await _count_by(session, Check.media_kind, where),
+        by_source=await _count_by(session, Check.source, where),
+        by_status=await _count_by(session, Check.status, where),
+        by_model_version=await _count_by(session, Check.model_version, where),
+        by_chat=by_chat,
+        latency_ms=await latency_percentiles(session, since=since, until=until),
+        feedback=await feedback_summary(session, since=since, until=until),
+    )
+
+
+def _day(session: AsyncSession) -> Any:
+    """The UTC calendar day of ``created_at`` as 'YYYY-MM-DD' on either backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", Check.created_at), "YYYY-MM-DD")
+    return func.substr(Check.created_at, 1, 10)
+
+
+async def checks_per_day(
+    session: AsyncSession, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """``[{"day": "2026-01-31", "verdict": "fake", "checks": 12}, …]`` oldest day first."""
+    day = _day(session).label("day")
+    stmt = (
+        select(day, Check.verdict, func.count())
+        .where(*_window(since, until))
+        .group_by(day, Check.verdict)
+        .order_by(day)
+    )
+    return [
+        {"day": d, "verdict": v or "none", "checks": int(n)} for d, v, n in (await session.execute(stmt)).all()
+    ]
+
+
+async def latency_per_day(
+    session: AsyncSession, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """``[{"day": …, "p50": ms, "p95": ms, "checks": n}, …]`` for the latency chart."""
+    day = _day(session).label("day")
+    where = _window(since, until) + [Check.latency_ms.is_not(None)]
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (
+            select(
+                day,
+                func.percentile_cont(0.5).within_group(Check.latency_ms),
+                func.percentile_cont(0.95).within_group(Check.latency_ms),
+                func.count(),
+            )
+            .where(*where)
+            .group_by(day)
+            .order_by(day)
+        )
+        return [
+            {"day": d, "p50": float(p50), "p95": float(p95), "checks": int(n)}
+            for d, p50, p95, n in (await session.execute(stmt)).all()
+        ]
+    # SQLite (the small embedded log): one ordered pass, percentiles per day in Python.
+    stmt = select(day, Check.latency_ms).where(*where).order_by(day, Check.latency_ms)
+    per_day: dict[str, list[float]] = {}
+    for d, ms in (await session.execute(stmt)).all():
+        per_day.setdefault(d, []).append(float(ms))
+    return [
+        {"day": d, "p50": _percentile(v, 0.5), "p95": _percentile(v, 0.95), "checks": len(v)}
+        for d, v in per_day.items()
+    ]
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = sorted_values[lo + 1] if lo + 1 < len(sorted_values) else None
+    return _interpolate(sorted_values[lo], hi, pos - lo)
+
+
+# --- feedback ----------------------------------------------------------------------------
+
+FEEDBACK_COLUMNS: tuple[str, ...] = (
+    "check_id", "created_at", "verdict", "fake_probability", "media_kind", "chat_id",
+    "model_version", "wrong_votes", "votes", "last_vote_at",
+)  # fmt: skip
+
+
+async def list_feedback(
+    session: AsyncSession,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    wrong_only: bool = True,
+    limit: int = DEFAULT_PAGE_SIZE,
+    page: int = 1,
+) -> Page:
+    """Checks that got votes in the window (by default: where someone said we were wrong)."""
+    _check_paging(limit, page)
+    where = []
+    if since is not None:
+        where.append(Feedback.created_at >= since)
+    if until is not None:
+        where.append(Feedback.created_at < until)
+    wrong = func.sum(case((Feedback.agrees, 0), else_=1))
+    votes_q: Select[Any] = (
+        select(
+            Feedback.check_id.label("check_id"),
+            wrong.label("wrong_votes"),
+            func.count().label("votes"),
+            func.max(Feedback.updated_at).label("last_vote_at"),
+        )
+        .where(*where)
+        .group_by(Feedback.check_id)
+    )
+    if wrong_only:
+        votes_q = votes_q.having(wrong > 0)
+    votes = votes_q.subquery()
+    stmt = (
+        select(
+            Check.id, Check.created_at, Check.verdict, Check.fake_probability, Check.media_kind,
+            Check.chat_id, Check.model_version, votes.c.wrong_votes, votes.c.votes, votes.c.last_vote_at,
+        )  # fmt: skip
+        .join(votes, and_(votes.c.check_id == Check.id))
+        .order_by(votes.c.last_vote_at.desc(), Check.id.desc())
+        .limit(limit)
+        .offset((page - 1) * limit)
+    )
+    rows = (await session.execute(stmt)).all()
+    total = (await session.execute(select(func.count()).select_from(votes))).scalar_one()
+    items = []
+    for r in rows:
+        item = _row(FEEDBACK_COLUMNS, r)
+        item["wrong_votes"], item["votes"] = int(item["wrong_votes"]), int(item["votes"])
+        items.append(item)
+    return Page(items, int(total), int(page), int(limit))

@@ -8,6 +8,7 @@ each test, dropped at the end. SQLite: a migrated template file copied for each 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -21,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import db
+from db import CheckStatus, Source
+from db._models import Check, Feedback
 
 PG_SERVER_URL = os.environ.get("FAKEWATCH_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
 BACKENDS = ("sqlite", "postgresql")
@@ -106,3 +109,49 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with sessions() as s:
         yield s
+
+
+# --- a small known check log for the operator queries ------------------------------------
+
+NOW = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _check(n: int, days_ago: float, **over: object) -> Check:
+    created = NOW - dt.timedelta(days=days_ago)
+    values: dict[str, object] = dict(
+        status=CheckStatus.DONE, attempts=1, next_attempt_at=created, source=Source.GROUP,
+        media_kind="image", file_unique_id=f"u{n}", user_pseudonym="alice", chat_id=-100,
+        verdict="real", fake_probability=0.1, faces_count=1, model_name="efficientnet_lite0",
+        model_version="v1", latency_ms=float(10 * (n + 1)), timings_ms={"total": float(10 * (n + 1))},
+        result={"verdict": "real"}, created_at=created, finished_at=created,
+    )  # fmt: skip
+    values.update(over)
+    return Check(**values)
+
+
+@pytest.fixture
+async def seeded(sessions: async_sessionmaker[AsyncSession]) -> dict[str, object]:
+    """Ten checks in the last week (latencies 10..100 ms) plus one older; known feedback."""
+    rows = [
+        _check(0, 0.1, verdict="fake", fake_probability=0.95, chat_id=-200, media_kind="video"),
+        _check(1, 0.2, verdict="fake", fake_probability=0.85, chat_id=-200, user_pseudonym="bob"),
+        _check(2, 1.1, verdict="uncertain", fake_probability=0.5),
+        _check(3, 1.2, verdict="real", fake_probability=0.05, source=Source.PRIVATE, chat_id=None),
+        _check(4, 2.5, verdict="real", fake_probability=0.2, model_version="v2"),
+        _check(5, 3.5, verdict="no_face", fake_probability=None, faces_count=0),
+        _check(6, 4.5, verdict="fake", fake_probability=0.99, model_version="v2", media_kind="video"),
+        _check(7, 5.5, verdict="real", fake_probability=0.15),
+        _check(8, 6.5, verdict="invalid", fake_probability=None, faces_count=0, error_code="corrupt"),
+        _check(9, 6.9, verdict="real", fake_probability=0.3, user_pseudonym="bob"),
+        _check(10, 10.0, verdict="fake", fake_probability=0.97, latency_ms=9999.0),
+    ]
+    async with sessions() as s:
+        s.add_all(rows)
+        await s.commit()
+        ids = [r.id for r in rows]
+        votes = [(0, "x", True), (0, "y", False), (1, "x", False), (2, "x", True), (6, "z", True)]
+        for idx, voter, agrees in votes:
+            s.add(Feedback(check_id=ids[idx], voter_pseudonym=voter, agrees=agrees,
+                           created_at=rows[idx].created_at, updated_at=rows[idx].created_at))  # fmt: skip
+        await s.commit()
+    return {"now": NOW, "ids": ids}
