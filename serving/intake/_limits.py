@@ -1,0 +1,79 @@
+"""Caps on untrusted media and the decode deadline; numbers that only intake uses live here."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from serving.constants import ErrorCode
+from serving.intake._errors import IntakeError
+
+# A video may not have more frames than this many per second of the duration cap: it bounds the
+# packet scan of files whose timestamps lie (e.g. a GIF of 100 000 zero-delay frames).
+MAX_FRAME_RATE = 240
+# Extra seconds the caller waits for the worker thread after the in-loop deadline should have
+# fired; past it, a stuck libav call costs a thread, not the caller.
+THREAD_GRACE_S = 0.5
+# A header may promise more frames than the file holds only by this fraction before we call
+# the file truncated (edit lists and a lost last packet are normal; half a file is not).
+TRUNCATION_TOLERANCE = 0.1
+# Let the decoder skip frames nobody will look at when samples are sparse: each target then gets
+# its nearest decodable frame. Skipping all B-frames ("BIDIR") leaves I/P frames (every ~4th frame
+# in x264 output), so it needs samples >= 8 frames apart; skipping only non-reference frames
+# ("NONREF") leaves about every 2nd frame. Measured in benchmarks/bench_intake.py on the 1080p
+# DFDC clip (300 frames, 32 samples): all frames ~0.85 s, NONREF ~0.65 s, BIDIR ~0.4 s.
+BIDIR_MIN_GAP = 8.0
+NONREF_MIN_GAP = 4.0
+# A seek flushes the decoder (and its frame threads); it pays only when it skips more frames
+# than the decoder already has in flight.
+SEEK_MIN_SKIPPED_FRAMES = 12
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Caps for one ``load_media`` call; built from ``Settings``, tests lower them to tiny values."""
+
+    max_file_bytes: int
+    max_image_pixels: int
+    max_video_seconds: float
+    max_video_pixels: int
+    decode_timeout_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> IntakeLimits:
+        """Take the caps from a ``fakewatch.settings.Settings`` (duck-typed: no import needed)."""
+        return cls(
+            max_file_bytes=int(settings.max_file_bytes),
+            max_image_pixels=int(settings.max_image_pixels),
+            max_video_seconds=float(settings.max_video_seconds),
+            max_video_pixels=int(settings.max_video_pixels),
+            decode_timeout_s=float(settings.decode_timeout_s),
+        )
+
+    @property
+    def max_video_frames(self) -> int:
+        return int(self.max_video_seconds * MAX_FRAME_RATE) + 1
+
+
+class Deadline:
+    """Checked inside every decode loop; also cancelled by the caller when it stops waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._expires_at = time.monotonic() + seconds
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def expired(self) -> bool:
+        return self._cancelled.is_set() or time.monotonic() >= self._expires_at
+
+    def check(self, stage: str) -> None:
+        if self.expired():
+            raise IntakeError(
+                ErrorCode.TIMEOUT,
+                f"decoding took longer than the {self.seconds:g} s budget (stopped while {stage})",
+            )
