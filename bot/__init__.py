@@ -1,1 +1,40 @@
-"""fakewatch bot."""
+"""fakewatch's Telegram bot (python-telegram-bot v22): forward media, get a verdict.
+
+The bot never imports torch, dlib or ray: it talks to the serving app over HTTP
+(``serving.client``) and keeps its durable job queue in the database (``db.jobs``).
+"""
+
+from bot._albums import AlbumDebouncer
+from bot._app import BotConfigError, add_handlers, build_application, purge_now, running
+from bot._constants import Attachment, JobError, Threshold
+from bot._handlers import attachment_of
+from bot._options import BotOptions
+from bot._privacy import RedactingFilter, install_log_redaction, pseudonym, redact
+from bot._ratelimit import InboundLimiter, TokenBucket
+from bot._runtime import BOT_DATA_KEY, Runtime, runtime
+from bot._worker import Worker, model_versions_in
+
+__all__ = [
+    "BOT_DATA_KEY",
+    "AlbumDebouncer",
+    "Attachment",
+    "BotConfigError",
+    "BotOptions",
+    "InboundLimiter",
+    "JobError",
+    "RedactingFilter",
+    "Runtime",
+    "Threshold",
+    "TokenBucket",
+    "Worker",
+    "add_handlers",
+    "attachment_of",
+    "build_application",
+    "install_log_redaction",
+    "model_versions_in",
+    "pseudonym",
+    "purge_now",
+    "redact",
+    "running",
+    "runtime",
+]

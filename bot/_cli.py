@@ -1,0 +1,85 @@
+"""``fakewatch bot``: run the Telegram bot with long polling until SIGINT/SIGTERM.
+
+Migrations run first (prestart, full-stack-template style) so a fresh database just works;
+the token never reaches the logs (httpx silenced + a redacting filter on every handler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from dataclasses import fields, replace
+
+from telegram import Update
+
+from bot._options import BotOptions
+from bot._privacy import install_log_redaction
+
+_TUNABLES = {
+    "worker_concurrency": int,
+    "lease_s": float,
+    "poll_interval_s": float,
+    "retry_base_s": float,
+    "retry_max_s": float,
+    "album_debounce_s": float,
+    "poll_timeout_s": float,
+    "serving_breaker_reset_s": float,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fakewatch bot",
+        description="Run the fakewatch Telegram bot (long polling). Configure with FAKEWATCH_* "
+        "variables: TELEGRAM_TOKEN, TELEGRAM_BASE_URL, DATABASE_URL, SERVING_URL, OPERATOR_IDS…",
+    )
+    parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
+    parser.add_argument("--log-level", default=None, help="default: FAKEWATCH_LOG_LEVEL")
+    defaults = BotOptions()
+    known = {f.name for f in fields(BotOptions)}
+    for name, type_ in _TUNABLES.items():
+        assert name in known, name
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=type_, default=None,
+            help=f"default {getattr(defaults, name)}",
+        )  # fmt: skip
+    return parser
+
+
+def bot_main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from fakewatch.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=(args.log_level or settings.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    install_log_redaction(token, settings.pseudonym_secret.get_secret_value())
+    if not token:
+        print("fakewatch bot: FAKEWATCH_TELEGRAM_TOKEN is not set", file=sys.stderr)
+        return 2
+    options = replace(
+        BotOptions(),
+        **{name: getattr(args, name) for name in _TUNABLES if getattr(args, name) is not None},
+    )
+    import db
+
+    from bot._app import build_application
+
+    url = settings.database_url_or_default
+    if not args.no_migrate:
+        if url.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        asyncio.run(db.upgrade(url))
+    app = build_application(settings, options)
+    logging.getLogger(__name__).info("fakewatch bot polling (database %s)", db.redact_url(url))
+    app.run_polling(
+        allowed_updates=Update.ALL_TYPES,
+        timeout=int(options.poll_timeout_s),
+        close_loop=True,
+    )
+    return 0

@@ -1,0 +1,411 @@
+"""PTB handlers: small functions that gate an update, persist a job, and get out of the way.
+
+Order of work for media (why): the duplicate gate (``record_update``) and the inbound rate
+limit run first; then the job row is written (``enqueue_check``) before anything that can
+fail or take time, so a crash after that point loses nothing. The worker does the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+import db
+from db import jobs
+
+from bot import _replies as R
+from bot._constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
+from bot._runtime import Runtime, runtime
+
+_LOGGER = logging.getLogger(__name__)
+
+_VIDEO_LIKE = {Attachment.VIDEO, Attachment.ANIMATION, Attachment.VIDEO_NOTE}
+
+
+def attachment_of(message: Message | None) -> tuple[Attachment, Any] | None:
+    """The media to check in a message. Animation first: a GIF also sets ``document``."""
+    if message is None:
+        return None
+    if message.photo:
+        return Attachment.PHOTO, message.photo[-1]  # the largest size
+    if message.animation:
+        return Attachment.ANIMATION, message.animation
+    if message.video:
+        return Attachment.VIDEO, message.video
+    if message.video_note:
+        return Attachment.VIDEO_NOTE, message.video_note
+    if message.document:
+        return Attachment.DOCUMENT, message.document  # decided by decoding, not by MIME
+    return None
+
+
+# --- gates (groups -3 and -1) ------------------------------------------------------------------
+async def drop_duplicates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A redelivered update (same update_id) does nothing at all."""
+    rt = runtime(context)
+    async with rt.sessions() as s:
+        fresh = await jobs.record_update(s, update.update_id)
+    if not fresh:
+        _LOGGER.info("update %s seen before: ignored", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def limit_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Inbound limit for private chats and commands anywhere (group media: in the handler)."""
+    if not _allowed(update, context, silent=False):
+        raise ApplicationHandlerStop
+
+
+def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, *, silent: bool) -> bool:
+    rt = runtime(context)
+    user, chat = update.effective_user, update.effective_chat
+    decision = rt.limiter.check(user.id if user else None, chat.id if chat else None)
+    if decision.allowed:
+        return True
+    if decision.notify and not silent and update.effective_message is not None:
+        text = R.RATE_LIMITED if decision.scope == "user" else R.RATE_LIMITED_CHAT
+        context.application.create_task(
+            update.effective_message.reply_text(text, do_quote=True), update=update
+        )
+    return False
+
+
+# --- media ---------------------------------------------------------------------------------------
+async def enqueue(
+    rt: Runtime,
+    update: Update,
+    media_message: Message,
+    *,
+    silent: bool,
+    threshold: str = Threshold.UNCERTAIN,
+    via: str,
+) -> db.Check | None:
+    """Write the job row for ``media_message`` and wake the worker."""
+    found = attachment_of(media_message)
+    if found is None:
+        return None
+    attachment, media = found
+    chat = media_message.chat
+    user = update.effective_user
+    source = db.Source.PRIVATE if chat.type == ChatType.PRIVATE else db.Source.GROUP
+    kind = "image" if attachment == Attachment.PHOTO else "video" if attachment in _VIDEO_LIKE else None
+    async with rt.sessions() as s:
+        check = await jobs.enqueue_check(
+            s,
+            source=source,
+            media_kind=kind,
+            file_id=media.file_id,
+            file_unique_id=media.file_unique_id,
+            file_size=media.file_size,
+            user_pseudonym=rt.pseudonym(user.id) if user else None,
+            chat_id=chat.id,
+            message_id=media_message.message_id,
+            media_group_id=media_message.media_group_id,
+            update_id=update.update_id,
+            payload={
+                "attachment": str(attachment),
+                "silent": silent,
+                "threshold": str(threshold),
+                "via": via,
+            },
+        )
+    if media_message.media_group_id:
+        rt.albums.add_item((chat.id, media_message.media_group_id), media_message.message_id, check.id)
+    rt.worker.wake()
+    return check
+
+
+async def on_private_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo/video/GIF/video note/file (forwarded or not) in a private chat: check it."""
+    message = update.effective_message
+    assert message is not None
+    await enqueue(runtime(context), update, message, silent=False, via="message")
+
+
+async def on_group_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Group media: checked silently only when the group's admins turned auto-check on."""
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None
+    rt = runtime(context)
+    async with rt.sessions() as s:
+        settings = await jobs.get_chat_settings(s, chat.id)
+    if not settings.autocheck:
+        return
+    if not _allowed(update, context, silent=True):
+        return
+    await enqueue(rt, update, message, silent=True, threshold=settings.threshold, via="auto")
+
+
+async def on_not_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anything else in a private chat gets a hint instead of silence."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(R.NOT_MEDIA)
+
+
+# --- commands ------------------------------------------------------------------------------------
+async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: what the bot does."""
+    await update.effective_message.reply_text(R.START)  # type: ignore[union-attr]
+
+
+async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: how to use it, privacy mode, what is kept."""
+    days = runtime(context).settings.retention_days
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        R.HELP.format(days=days), parse_mode=ParseMode.HTML
+    )
+
+
+async def cmd_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/check as a reply to a media message checks that message (any chat)."""
+    message = update.effective_message
+    assert message is not None
+    target = message.reply_to_message
+    if target is None or attachment_of(target) is None:
+        await message.reply_text(R.CHECK_NEEDS_REPLY)
+        return
+    await enqueue(runtime(context), update, target, silent=False, via="command")
+
+
+async def cmd_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/history: the caller's last checks (looked up by pseudonym)."""
+    rt = runtime(context)
+    user = update.effective_user
+    assert user is not None and update.effective_message is not None
+    async with rt.sessions() as s:
+        rows = await jobs.recent_checks(s, rt.pseudonym(user.id), limit=HISTORY_LIMIT)
+    await update.effective_message.reply_text(R.history_text(rows), parse_mode=ParseMode.HTML)
+
+
+async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/settings: this chat's auto-check and threshold (groups) or what happens here (private)."""
+    rt = runtime(context)
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    if chat.type == ChatType.PRIVATE:
+        text = (
+            "Private chat: every photo or video you send is checked.\n"
+            f"Stored checks are deleted after {rt.settings.retention_days} days."
+        )
+    else:
+        async with rt.sessions() as s:
+            cs = await jobs.get_chat_settings(s, chat.id)
+        text = (
+            f"Auto-check: {'on' if cs.autocheck else 'off'}\n"
+            f"Speaks up for: {R.threshold_words(cs.threshold)}\n"
+            "Admins change these with /autocheck on|off and /threshold uncertain|fake."
+        )
+    await message.reply_text(text)
+
+
+async def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    rt = runtime(context)
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or user is None:
+        return False
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous admin posts as the group itself
+    cached = rt.cached_admin(chat.id, user.id)
+    if cached is not None:
+        return cached
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        _LOGGER.warning("getChatMember failed: %s", exc.message)
+        return False
+    is_admin = member.status in ADMIN_STATUSES
+    rt.remember_admin(chat.id, user.id, is_admin)
+    return is_admin
+
+
+async def _group_admin_setting(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, allowed: set[str]
+) -> str | None:
+    """Shared checks of /autocheck and /threshold: group, argument, admin."""
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None and message is not None
+    if chat.type == ChatType.PRIVATE:
+        await message.reply_text(R.GROUPS_ONLY)
+        return None
+    args = [a.lower() for a in (context.args or [])]
+    if len(args) != 1 or args[0] not in allowed:
+        await message.reply_text(usage)
+        return None
+    if not await _is_admin(update, context):
+        await message.reply_text(R.ADMINS_ONLY)
+        return None
+    return args[0]
+
+
+async def cmd_autocheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/autocheck on|off (group admins only)."""
+    value = await _group_admin_setting(update, context, R.AUTOCHECK_USAGE, {"on", "off"})
+    if value is None:
+        return
+    rt = runtime(context)
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    async with rt.sessions() as s:
+        cs = await jobs.set_chat_settings(s, chat_id, autocheck=value == "on")
+    text = R.AUTOCHECK_ON.format(threshold=R.threshold_words(cs.threshold)) if cs.autocheck else R.AUTOCHECK_OFF
+    await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+
+
+async def cmd_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/threshold uncertain|fake (group admins only)."""
+    allowed = {str(t) for t in Threshold}
+    value = await _group_admin_setting(update, context, R.THRESHOLD_USAGE, allowed)
+    if value is None:
+        return
+    rt = runtime(context)
+    async with rt.sessions() as s:
+        await jobs.set_chat_settings(s, update.effective_chat.id, threshold=value)  # type: ignore[union-attr]
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        R.THRESHOLD_SET.format(threshold=R.threshold_words(value))
+    )
+
+
+async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats (operators): verdicts, queue depth, latency."""
+    rt = runtime(context)
+    message = update.effective_message
+    assert message is not None
+    if not rt.is_operator(update.effective_user.id if update.effective_user else None):
+        await message.reply_text(R.OPERATORS_ONLY)
+        return
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    async with rt.sessions() as s:
+        by_verdict = dict(
+            (await s.execute(select(db.Check.verdict, func.count()).group_by(db.Check.verdict))).all()
+        )
+        by_status = dict(
+            (await s.execute(select(db.Check.status, func.count()).group_by(db.Check.status))).all()
+        )
+        last_day = (await s.execute(select(func.count()).where(db.Check.created_at >= since))).scalar()
+        latency = (await s.execute(select(func.avg(db.Check.latency_ms)))).scalar()
+        feedback = dict(
+            (await s.execute(select(db.Feedback.agrees, func.count()).group_by(db.Feedback.agrees))).all()
+        )
+    lines = ["<b>fakewatch stats</b>", f"Checks in the last 24 h: {last_day}"]
+    lines.append("By verdict: " + ", ".join(f"{k or 'pending'}={v}" for k, v in sorted(by_verdict.items(), key=str)))
+    lines.append("By status: " + ", ".join(f"{k}={v}" for k, v in sorted(by_status.items(), key=str)))
+    lines.append(f"Mean latency: {latency:.0f} ms" if latency else "Mean latency: —")
+    lines.append(f"Feedback: right={feedback.get(True, 0)}, wrong={feedback.get(False, 0)}")
+    lines.append(f"Worker inferences since start: {rt.worker.inferences}")
+    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/export (operators): the latest checks as JSON (pseudonyms only, no chat ids)."""
+    rt = runtime(context)
+    message = update.effective_message
+    assert message is not None
+    if not rt.is_operator(update.effective_user.id if update.effective_user else None):
+        await message.reply_text(R.OPERATORS_ONLY)
+        return
+    async with rt.sessions() as s:
+        rows = list(
+            (await s.execute(select(db.Check).order_by(db.Check.id.desc()).limit(EXPORT_LIMIT))).scalars()
+        )
+    records = [
+        {
+            "id": r.id,
+            "created_at": r.created_at.isoformat() if r.created_at else None,
+            "status": str(r.status),
+            "source": str(r.source),
+            "media_kind": r.media_kind,
+            "verdict": r.verdict,
+            "fake_probability": r.fake_probability,
+            "faces_count": r.faces_count,
+            "model_version": r.model_version,
+            "latency_ms": r.latency_ms,
+            "error_code": r.error_code,
+            "user_pseudonym": r.user_pseudonym,
+            "sha256": r.sha256,
+        }
+        for r in rows
+    ]
+    data = json.dumps(records, indent=1).encode()
+    await message.reply_document(
+        io.BytesIO(data), filename="fakewatch-checks.json", caption=f"{len(records)} checks"
+    )
+
+
+# --- groups: membership, migration -------------------------------------------------------------
+async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Track where the bot is: added → settings row; removed → marked removed."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE:
+        return
+    rt = runtime(context)
+    now = dt.datetime.now(dt.timezone.utc)
+    present = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+    was, is_now = change.old_chat_member.status in present, change.new_chat_member.status in present
+    async with rt.sessions() as s:
+        if is_now and not was:
+            await jobs.set_chat_settings(s, change.chat.id, added_at=now, removed_at=None)
+        elif was and not is_now:
+            await jobs.set_chat_settings(s, change.chat.id, removed_at=now)
+    if is_now and not was:
+        try:
+            await context.bot.send_message(
+                change.chat.id,
+                "Hi! Reply to a photo or video with /check and I'll check it for manipulated "
+                "faces. Admins: /autocheck on makes me check all media silently.",
+            )
+        except TelegramError as exc:
+            _LOGGER.info("could not greet the group: %s", exc.message)
+
+
+async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: move its settings and open jobs to the new id."""
+    message = update.effective_message
+    if message is None or not message.migrate_to_chat_id:
+        return  # the twin message in the new supergroup (migrate_from_chat_id) needs nothing
+    rt = runtime(context)
+    async with rt.sessions() as s:
+        await jobs.migrate_chat(s, message.chat.id, message.migrate_to_chat_id)
+
+
+# --- feedback ----------------------------------------------------------------------------------------
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Right"/"Wrong" under a verdict: one vote per voter and check (a new press replaces it)."""
+    query = update.callback_query
+    assert query is not None
+    rt = runtime(context)
+    try:
+        prefix, check_id, vote = str(query.data).split(":")
+        if prefix != FEEDBACK_PREFIX or vote not in ("0", "1"):
+            raise ValueError(query.data)
+        check_id_int = int(check_id)
+    except ValueError:
+        await query.answer()
+        return
+    try:
+        async with rt.sessions() as s:
+            first = await jobs.add_feedback(s, check_id_int, rt.pseudonym(query.from_user.id), vote == "1")
+    except db.CheckNotFound:
+        await query.answer(R.FEEDBACK_GONE)
+        return
+    await query.answer(R.FEEDBACK_THANKS if first else R.FEEDBACK_ALREADY)
+
+
+# --- errors ------------------------------------------------------------------------------------------
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a redacted summary with an incident id; never ship update contents anywhere."""
+    incident = uuid.uuid4().hex[:8]
+    kind = type(update).__name__ if update is not None else "none"
+    update_id = getattr(update, "update_id", None)
+    _LOGGER.error(
+        "incident %s while handling %s %s", incident, kind, update_id, exc_info=context.error
+    )

@@ -1,0 +1,72 @@
+"""What the handlers and the worker share, kept in ``application.bot_data`` under one key.
+
+Why one object: handlers are plain functions (PTB style); they reach the database, the
+serving client, the worker and the limiters through ``runtime(context)`` instead of globals,
+so two bots (a test restarting one) never share state.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.ext import ContextTypes
+
+from bot._albums import AlbumDebouncer
+from bot._constants import ADMIN_CACHE_S, DOWNLOAD_LIMIT_BYTES
+from bot._options import BotOptions
+from bot._privacy import pseudonym
+from bot._ratelimit import InboundLimiter
+from fakewatch.settings import Settings
+
+if TYPE_CHECKING:
+    from serving.client import ServingClient
+
+    from bot._worker import Worker
+
+BOT_DATA_KEY = "fakewatch"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    options: BotOptions
+    bot: Bot
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    client: ServingClient
+    limiter: InboundLimiter
+    albums: AlbumDebouncer
+    worker: Worker = field(init=False)
+    _admins: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+
+    @property
+    def download_limit(self) -> int:
+        """20 MB from api.telegram.org; the intake cap when a local Bot API server is used."""
+        if self.options.download_limit_bytes is not None:
+            return self.options.download_limit_bytes
+        if self.settings.telegram_local_mode:
+            return self.settings.max_file_bytes
+        return DOWNLOAD_LIMIT_BYTES
+
+    def pseudonym(self, user_id: int) -> str:
+        return pseudonym(user_id, self.settings.pseudonym_secret.get_secret_value())
+
+    def is_operator(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in set(self.settings.operator_ids)
+
+    def cached_admin(self, chat_id: int, user_id: int) -> bool | None:
+        hit = self._admins.get((chat_id, user_id))
+        if hit is None or time.monotonic() - hit[1] > ADMIN_CACHE_S:
+            return None
+        return hit[0]
+
+    def remember_admin(self, chat_id: int, user_id: int, is_admin: bool) -> None:
+        self._admins[(chat_id, user_id)] = (is_admin, time.monotonic())
+
+
+def runtime(context: ContextTypes.DEFAULT_TYPE | Any) -> Runtime:
+    return context.bot_data[BOT_DATA_KEY]
