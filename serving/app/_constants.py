@@ -1,0 +1,45 @@
+"""Names and numbers of the Serve application, in one place."""
+
+from __future__ import annotations
+
+from serving.constants import ErrorCode
+
+APP_NAME = "fakewatch"
+API_TITLE = "fakewatch"
+API_VERSION = "1"
+
+# Deployment names (also what `serve status` shows and what the YAML's `deployments:` refer to).
+INGRESS = "Ingress"
+MEDIA_PREP = "MediaPrep"
+IMAGE_MODEL = "ImageModel"
+VIDEO_MODEL = "VideoModel"
+
+# A multipart body carries a little more than the file: boundary lines and part headers.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+UPLOAD_FIELD = "file"
+MAX_FILENAME_CHARS = 200
+
+# HTTP status for each intake error code (DEVELOPERS.md "Serving HTTP contract").
+STATUS_FOR_ERROR: dict[str, int] = {
+    ErrorCode.TOO_LARGE.value: 413,
+    ErrorCode.TOO_LONG.value: 413,
+    ErrorCode.EMPTY.value: 415,
+    ErrorCode.UNSUPPORTED.value: 415,
+    ErrorCode.CORRUPT.value: 422,
+    ErrorCode.TIMEOUT.value: 422,
+    ErrorCode.NOT_FOUND.value: 400,
+    ErrorCode.INTERNAL.value: 500,
+}
+
+# Error codes of answers that are not a CheckResult ({"error": {"code", "message"}}).
+OVERLOADED = "overloaded"
+REQUEST_TIMEOUT = "request_timeout"
+BAD_REQUEST = "bad_request"
+INTERNAL = "internal"
+UNAVAILABLE = "unavailable"
+
+# Files of the upload page (served from the package; nothing external).
+STATIC_FILES: dict[str, str] = {
+    "app.css": "text/css; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+}
