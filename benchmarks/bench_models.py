@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -45,6 +46,7 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
         "repeats": args.repeats,
+        "load_average_before": [round(v, 2) for v in os.getloadavg()],  # a shared CPU skews timings
         "runs": [],
     }
     cnn = create_model("efficientnet_lite0", pretrained=False).eval()
@@ -63,6 +65,7 @@ def main() -> None:
         {"model": "resnext50_lstm", "input": 112, "batch": 1, "frames": 32, **timing,
          "per_frame_ms": round(timing["median_ms"] / 32, 1)}
     )
+    results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(results, indent=2))
 
 
