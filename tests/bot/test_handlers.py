@@ -1,0 +1,244 @@
+"""bot._handlers end to end: real PTB polling → fake Telegram → DB job → engine → reply."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import db
+from conftest import ALICE, ALICE_CHAT, OPERATOR_ID, SECRET, Harness, text_of
+from fake_telegram import group_chat, private_chat, user
+
+from bot import pseudonym
+
+VERDICT_WORDS = ("Looks real", "Uncertain", "Likely fake", "no faces")
+
+
+def assert_verdict_text(text: str) -> None:
+    assert any(word in text for word in VERDICT_WORDS), text
+    if "no faces" not in text:
+        assert "Fake probability:" in text and "%" in text and "Faces:" in text
+
+
+async def test_forwarded_video_gets_verdict_and_a_row(harness: Harness, small_video: bytes) -> None:
+    async with harness.bot():
+        _, msg = harness.send_media(
+            ALICE_CHAT, ALICE, small_video, "video",
+            forward_origin={"type": "hidden_user", "sender_user_name": "Someone", "date": 1700000000},
+        )  # fmt: skip
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"], timeout=120)
+        assert_verdict_text(text_of(answer))
+        assert harness.telegram.sent("sendChatAction", chat_id=ALICE_CHAT["id"])  # "checking…"
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+    row = rows[0]
+    assert row.media_kind == "video" and row.verdict in ("real", "uncertain", "fake", "no_face")
+    assert row.user_pseudonym == pseudonym(ALICE["id"], SECRET)
+    assert row.chat_id is None and row.message_id is None  # private ids dropped once closed
+    assert row.sha256 and len(row.sha256) == 64 and row.result["kind"] == "video"
+    if row.verdict in ("real", "uncertain", "fake"):
+        markup = answer.params["reply_markup"]["inline_keyboard"][0]
+        assert [b["callback_data"] for b in markup] == [f"fb:{row.id}:1", f"fb:{row.id}:0"]
+
+
+async def test_photo_and_feedback_buttons(harness: Harness, face_photo: bytes) -> None:
+    async with harness.bot():
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        assert_verdict_text(text_of(answer))
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+        row = rows[0]
+        assert row.media_kind == "image"
+        if row.verdict in ("fake", "uncertain"):  # the annotated image comes with the verdict
+            assert answer.method == "sendPhoto" and answer.files.get("photo", b"")[:2] == b"\xff\xd8"
+        if row.verdict == "no_face":
+            return
+        bot_message = answer.result
+        harness.telegram.push_callback(ALICE, bot_message, f"fb:{row.id}:0")
+        harness.telegram.push_callback(ALICE, bot_message, f"fb:{row.id}:1")
+        answers = await harness.telegram.wait_for("answerCallbackQuery", count=2)
+        assert answers[0].params.get("text") == "Thanks, noted!"
+        assert answers[1].params.get("text") == "You already answered — thanks!"
+        async with harness.sessions() as s:
+            votes = (await s.execute(db.Feedback.__table__.select())).all()
+        assert len(votes) == 1 and votes[0].agrees is True  # idempotent per voter, last press wins
+
+
+async def test_document_that_is_really_a_video(harness: Harness, small_video: bytes) -> None:
+    async with harness.bot():
+        _, msg = harness.send_media(
+            ALICE_CHAT, ALICE, small_video, "document",
+            document_extra={"file_name": "notes.txt", "mime_type": "text/plain"},
+        )  # fmt: skip
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"], timeout=120)
+        assert_verdict_text(text_of(answer))
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+    assert rows[0].media_kind == "video"  # decided by decoding, not by the claimed MIME
+
+
+async def test_text_file_named_mp4_is_refused_clearly(harness: Harness) -> None:
+    async with harness.bot():
+        _, msg = harness.send_media(
+            ALICE_CHAT, ALICE, b"just some notes, not a video\n" * 20, "document",
+            document_extra={"file_name": "clip.mp4", "mime_type": "video/mp4"},
+        )  # fmt: skip
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+    assert "not an image or video" in text_of(answer)
+    assert "reply_markup" not in answer.params  # nothing to vote on
+    assert rows[0].verdict == "invalid" and rows[0].error_code == "unsupported"
+
+
+async def test_album_gets_one_combined_reply(harness: Harness, face_photo: bytes, shared_data: Path) -> None:
+    second = sorted((shared_data / "faces" / "stylegan" / "real").glob("*.jpg"))[0].read_bytes()
+    async with harness.bot():
+        _, first_msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", media_group_id="alb1")
+        await asyncio.sleep(0.2)
+        _, second_msg = harness.send_media(ALICE_CHAT, ALICE, second, "photo", media_group_id="alb1")
+        answer = await harness.reply_to(ALICE_CHAT["id"], first_msg["message_id"], timeout=60)
+        await asyncio.sleep(1.5)  # no second reply may follow
+        rows = await harness.checks()
+    assert "Album of 2" in text_of(answer)
+    replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert len(replies) == 1
+    assert [r.status for r in rows] == [db.CheckStatus.DONE, db.CheckStatus.DONE]
+    assert {r.media_group_id for r in rows} == {"alb1"}
+    assert second_msg["message_id"] > first_msg["message_id"]
+
+
+async def test_repeated_update_does_nothing(harness: Harness, face_photo: bytes) -> None:
+    async with harness.bot():
+        update_id, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        harness.telegram.redeliver(update_id)
+        await harness.telegram.wait_for(
+            lambda c: c.method == "getUpdates" and update_id in (c.result or []), count=2
+        )
+        await asyncio.sleep(1.0)
+        rows = await harness.checks()
+    assert len(rows) == 1
+    assert harness.serving.calls == 1
+    replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert len(replies) == 1
+
+
+async def test_group_autocheck_admin_only_and_silent_threshold(harness: Harness, face_photo: bytes) -> None:
+    group = group_chat(-100555)
+    admin, member = user(201, "Admin"), user(202, "Member")
+    harness.telegram.set_member(group["id"], admin["id"], "administrator")
+    async with harness.bot():
+        _, refused = harness.telegram.push_message(group, member, text="/autocheck on",
+                                                   entities=[{"type": "bot_command", "offset": 0, "length": 10}])  # fmt: skip
+        answer = await harness.reply_to(group["id"], refused["message_id"]) if False else None
+        calls = await harness.telegram.wait_for(
+            lambda c: c.method == "sendMessage" and "Only the group's admins" in text_of(c)
+        )
+        assert calls
+        _, before = harness.send_media(group, member, face_photo, "photo")  # auto-check still off
+        _, ok = harness.telegram.push_message(group, admin, text="/autocheck on",
+                                              entities=[{"type": "bot_command", "offset": 0, "length": 10}])  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "Auto-check is on" in text_of(c))
+        _, threshold = harness.telegram.push_message(group, admin, text="/threshold fake",
+                                                     entities=[{"type": "bot_command", "offset": 0, "length": 10}])  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "speak up for media that looks fake" in text_of(c))
+        _, auto = harness.send_media(group, member, face_photo, "photo", unique_id="U-group-photo")
+        rows = await harness.wait_checks(lambda r: len(r) == 1 and r[0].status == db.CheckStatus.DONE)
+        await asyncio.sleep(0.5)
+        async with harness.sessions() as s:
+            settings = await db.jobs.get_chat_settings(s, group["id"])
+    assert answer is None
+    assert settings.autocheck is True and settings.threshold == "fake"
+    assert harness.telegram.sent("getChatMember")  # admin status asked from Telegram
+    row = rows[0]
+    assert row.source == db.Source.GROUP and row.message_id is None and row.chat_id == group["id"]
+    spoke = [c for c in harness.telegram.sent("sendMessage", "sendPhoto")
+             if (c.params.get("reply_parameters") or {}).get("message_id") == auto["message_id"]]  # fmt: skip
+    assert len(spoke) == (1 if row.verdict == "fake" else 0)  # silent below the threshold
+    assert not any((c.params.get("reply_parameters") or {}).get("message_id") == before["message_id"]
+                   for c in harness.telegram.calls)  # fmt: skip
+
+
+async def test_check_command_as_reply_in_a_group(harness: Harness, face_photo: bytes) -> None:
+    group = group_chat(-100777)
+    member = user(301, "Bob")
+    async with harness.bot():
+        _, media = harness.send_media(group, member, face_photo, "photo")
+        _, command = harness.telegram.push_message(
+            group, member, text="/check", reply_to_message=media,
+            entities=[{"type": "bot_command", "offset": 0, "length": 6}],
+        )  # fmt: skip
+        answer = await harness.reply_to(group["id"], media["message_id"])
+        assert_verdict_text(text_of(answer))
+        _, lonely = harness.telegram.push_message(group, member, text="/check",
+                                                  entities=[{"type": "bot_command", "offset": 0, "length": 6}])  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "Reply to a photo or video with /check" in text_of(c))
+
+
+async def test_commands_history_and_operator_only(harness: Harness, face_photo: bytes) -> None:
+    def command(text: str, who: dict = ALICE, chat: dict = ALICE_CHAT) -> None:
+        harness.telegram.push_message(chat, who, text=text,
+                                      entities=[{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}])  # fmt: skip
+
+    operator = user(OPERATOR_ID, "Op")
+    async with harness.bot():
+        await harness.telegram.wait_for("setMyCommands")
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+        command("/start")
+        await harness.telegram.wait_for(lambda c: "I check photos and videos" in text_of(c))
+        command("/history")
+        history = await harness.telegram.wait_for(lambda c: "Your last checks" in text_of(c))
+        command("/stats")
+        await harness.telegram.wait_for(lambda c: "This command is for operators." in text_of(c))
+        command("/stats", operator, private_chat(OPERATOR_ID))
+        stats = await harness.telegram.wait_for(lambda c: "fakewatch stats" in text_of(c))
+        command("/export", operator, private_chat(OPERATOR_ID))
+        export = await harness.telegram.wait_for("sendDocument")
+        harness.telegram.push_message(ALICE_CHAT, ALICE, text="hello")
+        await harness.telegram.wait_for(lambda c: "Please send a photo or a video" in text_of(c))
+    names = [c["command"] for c in harness.telegram.sent("setMyCommands")[0].params["commands"]]
+    assert {"start", "help", "check", "history", "settings"} <= set(names) and "stats" not in names
+    assert "image" in text_of(history[0])
+    assert "Checks in the last 24 h: 1" in text_of(stats[0])
+    exported = export[0].files["document"].decode()
+    assert pseudonym(ALICE["id"], SECRET) in exported and str(ALICE["id"]) not in exported
+
+
+async def test_inbound_rate_limit_is_polite_once(harness: Harness, face_photo: bytes) -> None:
+    from dataclasses import replace
+
+    options = replace(harness.options, user_burst=2, user_per_minute=0.001)
+    async with harness.bot(options):
+        for _ in range(4):
+            harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-same")
+        await harness.telegram.wait_for(lambda c: "please wait a minute" in text_of(c))
+        await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
+        await asyncio.sleep(0.5)
+    polite = [c for c in harness.telegram.calls if "please wait a minute" in text_of(c)]
+    assert len(polite) == 1
+    assert len(await harness.checks()) == 2
+
+
+async def test_bot_added_removed_and_group_migration(harness: Harness) -> None:
+    group = group_chat(-4001, type_="group")
+    admin = user(501, "Owner")
+    async with harness.bot():
+        harness.telegram.push_my_chat_member(group, admin, "left", "member")
+        await harness.telegram.wait_for(lambda c: "Reply to a photo or video with /check" in text_of(c))
+        harness.telegram.set_member(group["id"], admin["id"], "creator")
+        harness.telegram.push_message(group, admin, text="/autocheck on",
+                                      entities=[{"type": "bot_command", "offset": 0, "length": 10}])  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "Auto-check is on" in text_of(c))
+        harness.telegram.push_message(group, admin, migrate_to_chat_id=-1004001)
+        super_group = group_chat(-1004001)
+        harness.telegram.push_message(super_group, admin, migrate_from_chat_id=-4001)
+        harness.telegram.push_my_chat_member(super_group, admin, "member", "left")
+        for _ in range(50):
+            async with harness.sessions() as s:
+                moved = await s.get(db.ChatSettings, -1004001)
+                old = await s.get(db.ChatSettings, -4001)
+            if moved is not None and moved.removed_at is not None:
+                break
+            await asyncio.sleep(0.1)
+    assert old is None and moved is not None and moved.autocheck is True
+    assert moved.removed_at is not None
