@@ -1,0 +1,136 @@
+"""Training configuration: YAML or TOML, validated, with ``key.sub=value`` overrides from the CLI."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fakewatch.settings import REPO_ROOT
+
+
+class ConfigError(Exception):
+    """The config file is missing, unparsable, or has a wrong/unknown field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelSection(_Strict):
+    architecture: str = "efficientnet_lite0"
+    args: dict[str, Any] = Field(default_factory=dict)  # e.g. trainable_blocks, stn_after_block
+    pretrained: bool = True  # ImageNet init where the architecture has it
+
+
+class DataSection(_Strict):
+    cache_dir: Path = REPO_ROOT / "data" / "cache"
+    sources: list[str] = Field(default_factory=lambda: ["dfdc", "mesonet", "stylegan"])
+    input_size: int = Field(128, gt=0)
+    limit: int = 0  # at most N crops per (split, source, label); 0 = all (tests use a few)
+    balance: Literal["sampler", "pos_weight", "none"] = "sampler"
+    source_temperature: float = 0.5  # source weights ∝ size**t: 1 = as is, 0 = equal per source
+    workers: int = 1  # DataLoader processes (the machine has 2 cores)
+
+
+class AugmentSection(_Strict):
+    enabled: bool = True
+    params: dict[str, Any] = Field(default_factory=dict)  # AugmentConfig overrides
+
+
+class SbiSection(_Strict):
+    enabled: bool = False
+    probability: float = Field(0.25, ge=0.0, le=1.0)  # share of real training crops turned pseudo-fake
+
+
+class OptimSection(_Strict):
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    epochs: int = 5
+    steps_per_epoch: int = 0  # 0 = one pass over the sampler; else a fixed number of batches
+    warmup_steps: int = 100
+    schedule: Literal["cosine", "plateau"] = "cosine"
+    label_smoothing: float = 0.0
+    grad_clip: float = 5.0
+    time_limit_min: float = 0.0  # stop (and still finish cleanly) after this many minutes; 0 = none
+
+
+class EarlyStopSection(_Strict):
+    patience: int = 3
+    min_delta: float = 1e-3
+
+
+class VideoSection(_Strict):
+    sequence_length: int = 16
+    pseudo_clips_per_crop: float = 0.15  # pseudo-clips per still crop (sampled)
+    clips_from_sequences: bool = True  # also clips from consecutive MesoNet frames of one video
+    encoder_from: Path | None = None  # stage-2: a stage-1 run directory whose encoder is reused
+    shared_videos: Path | None = REPO_ROOT.parent / "shared" / "data" / "videos"
+    video_weight: float = 5.0  # sampling weight of the real-video tracks vs one pseudo-clip
+
+
+class ExportSection(_Strict):
+    directory: Path | None = None  # where to save the shipped checkpoint (None: run dir only)
+    name: str = "fakewatch-image"
+    version: str = "0.1.0"
+    half: bool = True
+    target_precision: float = 0.95
+
+
+class TrainConfig(_Strict):
+    name: str = "run"
+    stage: Literal["image", "video_encoder", "video_lstm"] = "image"
+    seed: int = 0
+    out_dir: Path = REPO_ROOT / "runs"
+    model: ModelSection = Field(default_factory=ModelSection)
+    data: DataSection = Field(default_factory=DataSection)
+    augment: AugmentSection = Field(default_factory=AugmentSection)
+    sbi: SbiSection = Field(default_factory=SbiSection)
+    optim: OptimSection = Field(default_factory=OptimSection)
+    early_stop: EarlyStopSection = Field(default_factory=EarlyStopSection)
+    video: VideoSection = Field(default_factory=VideoSection)
+    export: ExportSection = Field(default_factory=ExportSection)
+    config_path: str | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_dir) / self.name
+
+
+def _set_path(tree: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted}: {key} is not a section")
+    node[keys[-1]] = value
+
+
+def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot parse: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key.sub=value")
+        key, value = item.split("=", 1)
+        _set_path(raw, key.strip(), yaml.safe_load(value))
+    raw.setdefault("config_path", str(path))
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
