@@ -55,6 +55,8 @@ def open_image(data: bytes, limits: IntakeLimits) -> Image.Image | None:
             return None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise IntakeError(ErrorCode.TOO_LARGE, f"image refused as a decompression bomb: {exc}") from None
+        except (OSError, EOFError) as exc:  # a recognised header that ends too early
+            raise IntakeError(ErrorCode.CORRUPT, f"the image header is truncated or damaged: {exc}") from None
     width, height = image.size
     if width <= 0 or height <= 0:
         raise IntakeError(ErrorCode.CORRUPT, f"{image.format} header gives an empty size {width}x{height}")

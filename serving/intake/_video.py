@@ -24,7 +24,7 @@ import numpy as np
 
 from serving.constants import VIDEO_CONTAINERS, ErrorCode, MediaKind
 from serving.intake._errors import IntakeError
-from serving.intake._limits import BIDIR_MIN_GAP, NONREF_MIN_GAP, SEEK_MIN_SKIPPED_FRAMES, TRUNCATION_TOLERANCE, Deadline, IntakeLimits
+from serving.intake._limits import NONREF_MIN_GAP, SEEK_MIN_SKIPPED_FRAMES, TRUNCATION_TOLERANCE, Deadline, IntakeLimits
 from serving.intake._media import Frame, Media
 from serving.intake._sampling import NearestPicker, seek_target, spread_targets
 
@@ -92,7 +92,7 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     names = set(container.format.name.split(","))
     if not names & VIDEO_CONTAINERS:
         raise IntakeError(ErrorCode.UNSUPPORTED, f"container {container.format.name!r} is not accepted")
-    container_name = _short_name(names)
+    container_name = _short_name(names, container.streams.video[0].codec_context.name if container.streams.video else "")
     videos = [s for s in container.streams.video if not _is_cover_art(s)]
     if not videos:
         if container.streams.audio:
@@ -180,11 +180,11 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
 
 
 def choose_skip(frame_count: int, samples: int) -> str | None:
-    """Which frames the decoder may skip, from the average gap between samples."""
-    gap = frame_count / max(1, samples)
-    if gap >= BIDIR_MIN_GAP:
-        return "BIDIR"
-    if gap >= NONREF_MIN_GAP:
+    """Which frames the decoder may skip, from the average gap between samples.
+
+    Only non-reference frames: nothing else depends on them, so every decoded frame stays exact.
+    """
+    if frame_count / max(1, samples) >= NONREF_MIN_GAP:
         return "NONREF"
     return None
 
@@ -202,8 +202,8 @@ def decode(
 ) -> tuple[list[Frame], dict[str, object]]:
     """Decode the frames nearest ``n_frames`` evenly spread targets; returns frames + how.
 
-    ``skip="auto"`` decides by the sample gap (``choose_skip``); None/"NONREF"/"BIDIR" force it
-    (benchmarks). If skipping yields fewer samples than planned (a codec that marks most frames
+    ``skip="auto"`` decides by the sample gap (``choose_skip``); None or an ffmpeg skip level
+    ("NONREF") forces it (benchmarks). If skipping yields fewer samples than planned (a codec that marks most frames
     as B or non-reference), decode again without skipping.
     """
     targets = spread_targets(plan.pts, n_frames)
@@ -356,9 +356,14 @@ def _header_seconds(container: av.container.InputContainer, stream: av.stream.St
     return max(claims) if claims else None
 
 
-def _short_name(names: set[str]) -> str:
-    """A readable container name from libavformat's comma list ("mov,mp4,m4a,..." -> "mp4")."""
-    for preferred in ("mp4", "webm", "matroska", "avi", "gif", "mov"):
+def _short_name(names: set[str], codec: str) -> str:
+    """A readable container name from libavformat's comma list ("mov,mp4,m4a,..." -> "mp4").
+
+    libavformat names Matroska and WebM alike; WebM is the Matroska that carries VP8/VP9/AV1.
+    """
+    if "webm" in names:
+        return "webm" if codec in ("vp8", "vp9", "av1") else "matroska"
+    for preferred in ("mp4", "avi", "gif", "mov"):
         if preferred in names:
             return preferred
     return sorted(names)[0]
