@@ -155,3 +155,41 @@ async def seeded(sessions: async_sessionmaker[AsyncSession]) -> dict[str, object
                            created_at=rows[idx].created_at, updated_at=rows[idx].created_at))  # fmt: skip
         await s.commit()
     return {"now": NOW, "ids": ids}
+
+
+# --- a recent log for the operator console ------------------------------------------
+
+
+def recent_log(now: dt.datetime) -> list[Check]:
+    """Checks spread over the last five days, so the dashboard's window shows them."""
+    rows = []
+    verdicts = ["fake", "real", "real", "uncertain", "fake", "no_face", "real", "invalid"]
+    for n in range(40):
+        created = now - dt.timedelta(hours=3 * n + 1)
+        verdict = verdicts[n % len(verdicts)]
+        rows.append(
+            Check(
+                status=CheckStatus.DONE, attempts=1, next_attempt_at=created, created_at=created,
+                source=Source.GROUP if n % 3 else Source.PRIVATE, media_kind="video" if n % 4 == 0 else "image",
+                chat_id=-1001 if n % 2 else -1002, user_pseudonym=f"user{n % 5:02d}", verdict=verdict,
+                fake_probability=None if verdict in ("no_face", "invalid") else round(0.02 * n + 0.1, 3),
+                faces_count=0 if verdict == "no_face" else 1, model_name="efficientnet_lite0",
+                model_version="v2" if n < 20 else "v1", latency_ms=100.0 + 10 * n,
+                timings_ms={"total": 100.0 + 10 * n}, result={"verdict": verdict}, finished_at=created,
+            )  # fmt: skip
+        )
+    return rows
+
+
+@pytest.fixture
+async def console_log(sessions) -> list[int]:
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = recent_log(now)
+    async with sessions() as s:
+        s.add_all(rows)
+        await s.commit()
+        for i, row in enumerate(rows[:10]):
+            s.add(Feedback(check_id=row.id, voter_pseudonym="v", agrees=i % 4 != 0,
+                           created_at=row.created_at, updated_at=row.created_at))  # fmt: skip
+        await s.commit()
+    return [r.id for r in rows]
