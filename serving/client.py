@@ -333,7 +333,8 @@ class ServingClient:
                 retry_after_s=retry_after,
                 counts_as_failure=not (status in {429, 503} and code == "overloaded"),
             )
-        if status >= 500:
+        if status >= 500 or status == 404:
+            # 404: the Serve proxy is up but the application is not deployed (yet/any more).
             raise ServiceUnavailable(f"{url} failed with HTTP {status}: {_snippet(raw)}", status=status)
         raise ServingError(f"{url} refused the request with HTTP {status}: {_snippet(raw)}", status=status)
 

@@ -44,13 +44,6 @@ def make_engine(settings: dict[str, Any]) -> Any:
     return engine_class(Settings(**fields))
 
 
-def _accelerate(engine: Any) -> None:
-    """On a GPU: channels-last memory and half precision (bf16 where supported, else fp16)."""
-    prepare = getattr(engine, "prepare_for_device", None)
-    if callable(prepare):
-        prepare()
-
-
 class _ModelReplica:
     """What ImageModel and VideoModel share: one torch thread, batch knobs, stats, health."""
 
@@ -116,7 +109,6 @@ class ImageModel(_ModelReplica):
         torch_threads: int | None = None,
     ) -> None:
         engine = make_engine(settings)
-        _accelerate(engine)
         self.worker = ImageWorker(engine, max_items_per_forward=max_items_per_forward)
         self._setup(max_batch_size, batch_wait_timeout_s, torch_threads)
 
@@ -142,7 +134,6 @@ class VideoModel(_ModelReplica):
         torch_threads: int | None = None,
     ) -> None:
         engine = make_engine(settings)
-        _accelerate(engine)
         self.worker = VideoWorker(engine, max_items_per_forward=max_items_per_forward)
         self._setup(max_batch_size, batch_wait_timeout_s, torch_threads)
 

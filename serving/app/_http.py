@@ -7,6 +7,7 @@ the cap is checked on every chunk as it arrives (and on Content-Length before re
 from __future__ import annotations
 
 import os
+from urllib.parse import unquote
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -66,7 +67,8 @@ def clean_filename(name: str | None) -> str | None:
     """The base name only, printable and short (it is echoed back as ``path``)."""
     if not name:
         return None
-    base = os.path.basename(name.replace("\\", "/")).strip()
+    # Some clients (aiohttp) percent-encode the name: decode first, then strip any directories.
+    base = os.path.basename(unquote(name).replace("\\", "/")).strip()
     base = "".join(ch for ch in base if ch.isprintable())
     return base[:MAX_FILENAME_CHARS] or None
 

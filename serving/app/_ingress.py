@@ -232,7 +232,7 @@ class Front:
             return JSONResponse(error_body(INTERNAL, f"{type(exc).__name__}: {exc}"), status_code=500)
 
         out = result.to_dict()
-        out["timings_ms"]["total"] = round((time.perf_counter() - start) * 1000, 2)
+        out["timings_ms"]["request"] = round((time.perf_counter() - start) * 1000, 2)
         if jpeg is not None:
             out["annotated_jpeg_base64"] = base64.b64encode(jpeg).decode("ascii")
         return JSONResponse(out, status_code=status_for(result), headers=headers)

@@ -183,6 +183,15 @@ async def test_other_4xx_raise_serving_error_without_retry(scripted) -> None:
     assert info.value.status == 400 and script.hits == 1
 
 
+async def test_unknown_route_means_the_app_is_not_deployed(scripted) -> None:
+    _, url = scripted
+    async with make_client(url, retries=0) as client:
+        with pytest.raises(ServiceUnavailable) as info:
+            await client.models()  # the scripted server has no /v1/models, like a proxy without the app
+    assert info.value.status == 404
+    assert client.breaker.consecutive_failures == 1
+
+
 async def test_connection_refused_opens_the_breaker_then_fails_fast() -> None:
     # A port nobody listens on: grab one and close it.
     import socket
