@@ -87,6 +87,17 @@ class Worker:
     async def start(self) -> None:
         self._stopping = False
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+        try:  # versions stored results carry (composite for videos), for the cache after a restart
+            async with self.rt.sessions() as s:
+                stored = await s.execute(
+                    select(db.Check.model_version)
+                    .where(db.Check.status == db.CheckStatus.DONE, db.Check.model_version.is_not(None))
+                    .distinct()
+                    .limit(100)
+                )
+                self._seen_versions.update(str(v) for v in stored.scalars())
+        except Exception:
+            _LOGGER.exception("could not read stored model versions")
         for index in range(max(1, self.rt.options.worker_concurrency)):
             self._tasks.append(asyncio.create_task(self._loop(), name=f"fakewatch-worker-{index}"))
         _LOGGER.info("worker %s started with %d loop(s)", self.worker_id, len(self._tasks))
@@ -299,19 +310,25 @@ class Worker:
         return None
 
     async def _current_versions(self) -> set[str]:
-        """The serving app's model versions (refreshed every minute; last known while it is down)."""
+        """Model versions whose stored results may be reused.
+
+        The serving app's versions (refreshed every minute, last known while it is down) plus
+        the versions results reported (a video's is composite, ``image+video``) as long as
+        every part is a version the app serves now: an upgraded model invalidates the cache.
+        """
         loop = asyncio.get_running_loop()
-        if loop.time() - self._versions_at < self.rt.options.models_refresh_s and self._versions:
-            return self._versions
-        try:
-            versions = model_versions_in(await self.rt.client.models())
-        except Exception as exc:  # down or old: fall back to what results told us
-            _LOGGER.debug("could not read serving models: %s", type(exc).__name__)
-            versions = set()
-        if versions:
-            self._versions, self._versions_at = versions, loop.time()
-            return versions
-        return self._versions or self._seen_versions
+        if loop.time() - self._versions_at >= self.rt.options.models_refresh_s or not self._versions:
+            try:
+                versions = model_versions_in(await self.rt.client.models())
+            except Exception as exc:  # down or old: fall back to what we knew
+                _LOGGER.debug("could not read serving models: %s", type(exc).__name__)
+                versions = set()
+            if versions:
+                self._versions, self._versions_at = versions, loop.time()
+        if not self._versions:
+            return set(self._seen_versions)
+        usable = {v for v in self._seen_versions if set(v.split("+")) <= self._versions}
+        return self._versions | usable
 
     async def _download(self, job: db.Check) -> bytes:
         """getFile, then a capped download (PTB's own download reads any size into memory)."""

@@ -40,7 +40,7 @@ def engine_check_fn(engine: Any) -> CheckFn:
         result = engine.check(data, filename)
         jpeg = None
         if annotate and str(result.verdict) in ("fake", "uncertain"):
-            prepared = engine.prepare(data, filename)
+            prepared = engine.prepare(data, filename, with_views=True)
             if not isinstance(prepared, CheckResult):
                 jpeg = engine.annotate(prepared, result)
         return result, jpeg
