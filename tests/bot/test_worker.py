@@ -1,0 +1,177 @@
+"""bot._worker end to end: cache, outages, 429s, size caps, and a bot killed mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+import db
+from conftest import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
+from fake_telegram import user
+
+from bot import model_versions_in
+
+NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
+
+
+async def test_same_file_forwarded_twice_is_inferred_once(harness: Harness, face_photo: bytes) -> None:
+    async with harness.bot():
+        _, first = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-viral")
+        await harness.reply_to(ALICE_CHAT["id"], first["message_id"])
+        bob = user(102, "Bob")
+        bob_chat = {"id": 102, "type": "private", "first_name": "Bob"}
+        _, second = harness.send_media(bob_chat, bob, face_photo, "photo", unique_id="U-viral")
+        answer = await harness.reply_to(102, second["message_id"])
+        rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
+    assert harness.serving.calls == 1  # the second answer came from the stored result
+    assert rows[1].timings_ms == {"cached": 0.0}
+    assert rows[1].verdict == rows[0].verdict and rows[1].sha256 == rows[0].sha256
+    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+
+
+async def test_serving_down_then_up_reply_arrives(harness: Harness, face_photo: bytes) -> None:
+    await harness.serving.stop()  # connection refused
+    async with harness.bot():
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        queued = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        assert "queued" in text_of(queued)
+        rows = await harness.wait_checks(lambda r: r and r[0].attempts >= 3)  # retried with backoff
+        assert rows[0].status in (db.CheckStatus.QUEUED, db.CheckStatus.RUNNING)
+        assert rows[0].error_code == "unavailable"
+        await harness.serving.start()
+        answer = await harness.telegram.wait_for(
+            lambda c: c.method in ("sendMessage", "sendPhoto")
+            and ("Fake probability" in text_of(c) or "no faces" in text_of(c)),
+            timeout=30,
+        )
+        rows = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
+    told = [c for c in harness.telegram.calls if "queued" in text_of(c)]
+    assert len(told) == 1  # told once, not once per retry
+    assert answer and rows[0].verdict is not None
+
+
+async def test_telegram_429_is_retried_after_retry_after(harness: Harness) -> None:
+    harness.telegram.fail_next("sendMessage", retry_after=1)
+    async with harness.bot():
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document",
+                                    document_extra={"file_name": "a.mp4"})  # fmt: skip
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+    attempts = [c for c in harness.telegram.sent("sendMessage") if c.params.get("reply_parameters")]
+    assert len(attempts) == 2 and attempts[0].result == {"error_code": 429}
+    assert attempts[1].at - attempts[0].at >= 1.0  # retry_after honoured
+    assert "not an image or video" in text_of(answer)
+
+
+async def test_too_large_is_refused_before_getfile(harness: Harness) -> None:
+    async with harness.bot():
+        file = harness.telegram.add_file(b"\x00" * 1000)
+        file["file_size"] = 25_000_000  # what Telegram reports; the bytes are never fetched
+        _, msg = harness.telegram.push_message(ALICE_CHAT, ALICE, video={**file, "width": 1, "height": 1, "duration": 1})
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.FAILED)
+    assert "too large" in text_of(answer) and "20 MB" in text_of(answer)
+    assert not harness.telegram.sent("getFile") and harness.serving.calls == 0
+    assert rows[0].error_code == "too_large"
+
+
+async def test_local_mode_lifts_the_20mb_cap(harness: Harness, face_photo: bytes) -> None:
+    """With a local Bot API server the cap is the intake cap, not 20 MB."""
+    async with harness.bot(telegram_local_mode=True) as app:
+        from bot import runtime
+
+        assert runtime(app).download_limit == app.bot_data["_settings"].max_file_bytes > 20_000_000
+
+
+async def test_download_is_capped_when_file_size_is_missing(harness: Harness, face_photo: bytes) -> None:
+    options = replace(FAST, download_limit_bytes=len(face_photo) - 1)
+    async with harness.bot(options):
+        file = harness.telegram.add_file(face_photo)
+        file.pop("file_size")
+        _, msg = harness.telegram.push_message(ALICE_CHAT, ALICE, document=file)
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+    assert "too large" in text_of(answer) and harness.serving.calls == 0
+
+
+def _bot_env(harness: Harness) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKEWATCH_")}
+    env.update(
+        FAKEWATCH_ENVIRONMENT="test",
+        FAKEWATCH_TELEGRAM_TOKEN=harness.telegram.token,
+        FAKEWATCH_TELEGRAM_BASE_URL=harness.telegram.base_url,
+        FAKEWATCH_TELEGRAM_BASE_FILE_URL=harness.telegram.base_file_url,
+        FAKEWATCH_DATABASE_URL=harness.db_url,
+        FAKEWATCH_SERVING_URL=harness.serving.url,
+        FAKEWATCH_PSEUDONYM_SECRET="bot-tests-pseudonym-secret",
+    )
+    return env
+
+
+async def test_bot_killed_mid_job_completes_after_restart(harness: Harness, face_photo: bytes) -> None:
+    harness.serving.hold()  # the first check hangs inside the serving call
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fakewatch.cli", "bot", "--no-migrate", "--log-level", "DEBUG",
+        "--lease-s", "2", "--poll-interval-s", "0.2", "--poll-timeout-s", "1",
+        "--worker-concurrency", "1",
+        cwd=REPO_ROOT, env=_bot_env(harness),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        await asyncio.wait_for(harness.serving.started_checks.wait(), 60)
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.RUNNING)
+        first_worker = rows[0].worker_id
+        proc.send_signal(signal.SIGKILL)  # no cleanup at all: the lease is left behind
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    output = (await proc.stdout.read()).decode(errors="replace") if proc.stdout else ""
+    harness.serving.release()
+    assert harness.telegram.token not in output  # DEBUG logging, still no token
+    assert "getUpdates" in output or "polling" in output.lower()
+    replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert replies == []  # the killed bot never answered
+
+    async with harness.bot(replace(FAST, lease_s=2.0)):
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"], timeout=30)
+        rows = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
+    assert rows[0].attempts == 2 and rows[0].worker_id != first_worker
+    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+
+
+async def test_graceful_stop_requeues_running_job(harness: Harness, face_photo: bytes) -> None:
+    harness.serving.hold()
+    async with harness.bot(replace(FAST, stop_grace_s=0.5)):
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        await asyncio.wait_for(harness.serving.started_checks.wait(), 30)
+    rows = await harness.checks()
+    harness.serving.release()
+    assert rows[0].status == db.CheckStatus.QUEUED and rows[0].error_code == "interrupted"
+
+
+def test_cli_refuses_without_token(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from bot._cli import bot_main
+    from fakewatch.settings import get_settings
+
+    monkeypatch.delenv("FAKEWATCH_TELEGRAM_TOKEN", raising=False)
+    monkeypatch.chdir(REPO_ROOT / "tests")  # no .env here
+    get_settings.cache_clear()
+    try:
+        assert bot_main(["--no-migrate"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "FAKEWATCH_TELEGRAM_TOKEN" in capsys.readouterr().err
+
+
+def test_model_versions_are_found_anywhere_in_the_models_answer() -> None:
+    answer = {"models": [{"task": "image", "name": "a", "version": "v1", "card": {"version": "v1"}},
+                         {"task": "video", "version": "v2"}]}  # fmt: skip
+    assert model_versions_in(answer) == {"v1", "v2"}
+    assert model_versions_in({"status": "ok"}) == set()
