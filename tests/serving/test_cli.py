@@ -1,0 +1,137 @@
+"""``fakewatch scan`` / ``fakewatch evaluate`` as a user runs them (subprocess), plus metrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serving._cli import log_loss, roc_auc, summarise
+from serving.models import init_checkpoint, save_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    """Tiny checkpoints in FAKEWATCH_* directories: the CLI reads the settings like in production."""
+    root = tmp_path_factory.mktemp("ckpt")
+    image = init_checkpoint("image", architecture="tiny_cnn", input_size=64, name="tiny-image")
+    video = init_checkpoint("video", architecture="tiny_lstm", input_size=32, sequence_length=4, name="tiny-video")
+    save_checkpoint(image.model, image.card, root / "image")
+    save_checkpoint(video.model, video.card, root / "video")
+    return {
+        **os.environ,
+        "FAKEWATCH_IMAGE_MODEL": str(root / "image"),
+        "FAKEWATCH_VIDEO_MODEL": str(root / "video"),
+        "FAKEWATCH_FRAMES_PER_VIDEO": "6",
+    }
+
+
+def fakewatch(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fakewatch.cli", *args],
+        env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_scan_json_one_object_per_input(env, shared_data, shared_videos, tmp_path):
+    face = sorted((shared_data / "faces" / "stylegan" / "fake").glob("*.jpg"))[0]
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.jpg"
+    text.write_text("not an image " * 50)
+    missing = tmp_path / "missing.mp4"
+    started = time.monotonic()
+    proc = fakewatch(env, "scan", "--json", "--frames", "4", str(face), str(empty), str(missing), str(text),
+                     str(shared_videos["ffpp_cyshih704_real"]))
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 60
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 5, proc.stdout
+    out = [json.loads(line) for line in lines]
+    keys = {"path", "kind", "verdict", "fake_probability", "faces", "frames_sampled", "timeline", "model",
+            "timings_ms", "error"}
+    assert all(keys <= set(o) for o in out)
+    photo, zero, gone, txt, clip = out
+    assert photo["kind"] == "image" and photo["verdict"] in {"real", "uncertain", "fake"}
+    assert photo["model"]["name"] == "tiny-image" and photo["model"]["trained"] is False
+    assert (zero["verdict"], zero["error"]["code"]) == ("invalid", "empty")
+    assert (gone["verdict"], gone["error"]["code"]) == ("invalid", "not_found")
+    assert (txt["verdict"], txt["error"]["code"]) == ("invalid", "unsupported")
+    assert all(o["fake_probability"] is None for o in (zero, gone, txt))
+    assert clip["kind"] == "video" and clip["frames_sampled"] == 4 and clip["timeline"]
+
+
+def test_scan_table_and_annotate(env, shared_data, tmp_path):
+    face = sorted((shared_data / "faces" / "mesonet" / "real").glob("*.jpg"))[0]
+    proc = fakewatch(env, "scan", "--annotate", str(tmp_path / "ann"), str(face), str(tmp_path / "nope.jpg"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:2] == ["verdict", "p_fake"]
+    assert "not_found" not in lines[1] and str(face) in lines[1]
+    assert lines[2].startswith("invalid") and "no such file" in lines[2]
+    assert "untrained" in proc.stdout
+    jpeg = tmp_path / "ann" / f"{face.stem}.annotated.jpg"
+    assert jpeg.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_scan_usage_errors(env):
+    assert fakewatch(env, "scan").returncode == 2
+    assert fakewatch(env, "scan", "--frames", "0", "x.jpg").returncode == 2
+    assert fakewatch(env, "scan", "--detector", "haar", "x.jpg").returncode == 2
+
+
+def test_evaluate_writes_metrics_and_csv(env, shared_data, tmp_path):
+    data = tmp_path / "set"
+    for label in ("real", "fake"):
+        (data / label).mkdir(parents=True)
+        for src in sorted((shared_data / "faces" / "stylegan" / label).glob("*.jpg"))[:3]:
+            (data / label / src.name).symlink_to(src)  # links, never copies of the data
+    (data / "fake" / "broken.jpg").write_bytes(b"\x00" * 10)
+    out = tmp_path / "metrics.json"
+    proc = fakewatch(env, "evaluate", str(data), "--json", str(out), "--limit", "3")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert report["n"] == 6 and report["n_real"] == 3 and report["n_fake"] == 3
+    assert report["model"]["name"] == "tiny-image"
+    for key in ("auc", "accuracy", "balanced_accuracy", "log_loss", "no_face_rate"):
+        assert key in report and key in proc.stdout
+    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    assert len(rows) == 6 and {r["label"] for r in rows} == {"real", "fake"}
+    assert "evaluate" in proc.stderr  # the progress bar
+    assert fakewatch(env, "evaluate", str(tmp_path / "nowhere")).returncode == 2
+
+
+def test_roc_auc_matches_hand_computed_values():
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert roc_auc([0, 1], [0.2, 0.9]) == 1.0 and roc_auc([1, 0], [0.2, 0.9]) == 0.0
+    assert roc_auc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == pytest.approx(0.5)  # ties
+    assert roc_auc([1, 1], [0.2, 0.3]) is None
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = rng.random(200)
+    brute = np.mean([(sp > sn) + 0.5 * (sp == sn) for sp in s[y == 1] for sn in s[y == 0]])
+    assert roc_auc(y, s) == pytest.approx(brute)
+
+
+def test_log_loss_and_summary():
+    assert log_loss([1, 0], [0.9, 0.1]) == pytest.approx(-np.log(0.9))
+    assert np.isfinite(log_loss([1], [0.0]))
+    rows = [
+        {"label": 0, "fake_probability": 0.2, "verdict": "real"},
+        {"label": 0, "fake_probability": 0.7, "verdict": "fake"},
+        {"label": 1, "fake_probability": 0.9, "verdict": "fake"},
+        {"label": 1, "fake_probability": None, "verdict": "no_face"},
+    ]
+    m = summarise(rows)
+    assert m["n"] == 4 and m["n_scored"] == 3 and m["no_face_rate"] == 0.25
+    assert m["accuracy"] == pytest.approx(2 / 3) and m["balanced_accuracy"] == pytest.approx(0.75)
+    assert m["auc"] == 1.0
