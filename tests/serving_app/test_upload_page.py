@@ -1,0 +1,73 @@
+"""The upload page in a real headless Chromium: pick a photo, see the verdict and the heat map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.serving_app.conftest import ServeApp
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture
+async def page():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no /usr/bin/chromium (make system-deps installs it)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = await browser.new_context(viewport={"width": 420, "height": 900}, device_scale_factor=1)
+            yield await context.new_page()
+        finally:
+            await browser.close()
+
+
+async def test_pick_a_photo_and_see_verdict_and_heat_map(serve_app: ServeApp, face_image: Path, page) -> None:
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((serve_app.url, "data:")) else None)
+    await page.goto(serve_app.url + "/")
+    await page.set_input_files("#file", str(face_image))
+    verdict = page.locator("#verdict")
+    await verdict.wait_for(state="visible", timeout=60_000)
+    assert await verdict.get_attribute("data-verdict") in {"real", "uncertain", "fake"}
+    assert "likely fake" in await page.locator("#confidence").inner_text()
+    heat = page.locator("#heatmap")
+    await heat.wait_for(state="visible")
+    assert (await heat.get_attribute("src")).startswith("data:image/jpeg;base64,")
+    assert await heat.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert await page.locator("#faces tbody tr").count() >= 1
+    assert "untrained" in await page.locator("#model").inner_text()
+    assert external == [], f"the page fetched outside assets: {external}"
+
+    artifacts = REPO_ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "upload-page.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    # The committed copy in docs/: a 256-colour palette keeps it small.
+    from PIL import Image
+
+    (REPO_ROOT / "docs").mkdir(exist_ok=True)
+    with Image.open(shot) as im:
+        im.convert("RGB").quantize(colors=256).save(REPO_ROOT / "docs" / "upload-page.png", optimize=True)
+
+
+async def test_the_page_explains_a_file_it_cannot_check(serve_app: ServeApp, page, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo\n" * 10)
+    await page.goto(serve_app.url + "/")
+    await page.set_input_files("#file", str(notes))
+    verdict = page.locator("#verdict")
+    await verdict.wait_for(state="visible", timeout=60_000)
+    assert await verdict.get_attribute("data-verdict") == "invalid"
+    assert "unsupported" in await page.locator("#summary").inner_text()
