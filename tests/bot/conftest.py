@@ -251,6 +251,16 @@ async def harness(telegram: FakeTelegram, serving: EngineHTTP, db_url: str) -> A
         await engine.dispose()
 
 
+@pytest.fixture
+async def pg_harness(telegram: FakeTelegram, serving: EngineHTTP, pg_db_url: str) -> AsyncIterator[Harness]:
+    """The same world on PostgreSQL (SKIP LOCKED claims, asyncpg)."""
+    engine = db.create_engine(pg_db_url)
+    try:
+        yield Harness(telegram, serving, pg_db_url, db.session_factory(engine), FAST)
+    finally:
+        await engine.dispose()
+
+
 ALICE = user(101, "Alice")
 ALICE_CHAT = private_chat(101, "Alice")
 

@@ -175,3 +175,20 @@ def test_model_versions_are_found_anywhere_in_the_models_answer() -> None:
                          {"task": "video", "version": "v2"}]}  # fmt: skip
     assert model_versions_in(answer) == {"v1", "v2"}
     assert model_versions_in({"status": "ok"}) == set()
+
+
+async def test_on_postgresql_two_workers_cache_and_album(pg_harness: Harness, face_photo: bytes) -> None:
+    """PostgreSQL: two worker loops claim with SKIP LOCKED; duplicates still hit the cache."""
+    h = pg_harness
+    async with h.bot(replace(FAST, worker_concurrency=2)):
+        _, a = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-pg")
+        await h.reply_to(ALICE_CHAT["id"], a["message_id"])
+        _, b = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-pg")
+        _, c = h.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document", media_group_id="pg-album")
+        _, d = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-pg", media_group_id="pg-album")
+        await h.reply_to(ALICE_CHAT["id"], b["message_id"])
+        album = await h.reply_to(ALICE_CHAT["id"], c["message_id"])
+        rows = await h.wait_checks(lambda r: len(r) == 4 and all(x.status == db.CheckStatus.DONE for x in r))
+    assert h.serving.calls == 2  # the photo once, the text file once
+    assert "Album of 2" in text_of(album) and "not an image or video" in text_of(album)
+    assert {r.attempts for r in rows} == {1}
