@@ -207,3 +207,29 @@ def test_gif_with_thousands_of_frames_is_refused_quickly():
 def test_timeout_on_a_tiny_budget(shared_videos):
     limits = IntakeLimits(50_000_000, 40_000_000, 600.0, 3840 * 2160, 0.05)
     refused(shared_videos["dfdc_lynaeydofd"], ErrorCode.TIMEOUT, limits=limits, within_s=1.0)
+
+
+def test_seeks_past_keyframes_when_samples_are_far_apart():
+    # 200 frames at 10 fps with a keyframe every 10 frames; 4 samples -> seeking skips most frames
+    data = video_bytes(frames=200, fps=10, options={"g": "10", "keyint_min": "10", "sc_threshold": "0", "bf": "0"})
+    media = load_media(data, limits=LIMITS, n_frames=4)
+    assert media.details["seeks"] >= 2 and media.details["frames_decoded"] < 100
+    assert [round(f.t, 1) for f in media.frames] == [0.0, 6.6, 13.3, 19.9]
+    for frame in media.frames:  # the blue channel encodes the frame number: right frame after seeks
+        index = round(frame.t * 10)
+        assert abs(int(frame.image[5, 5, 2]) - (index * 37) % 256) <= 6, (frame.t, frame.image[5, 5])
+
+
+def test_skipping_that_leaves_too_few_frames_falls_back_to_a_full_decode(shared_videos):
+    from serving.intake._limits import Deadline
+    from serving.intake._video import decode, open_container, probe
+
+    data = shared_videos["ffpp_cyshih704_fake"].read_bytes()
+    container = open_container(data, LIMITS, "mp4")
+    plan = probe(container, LIMITS, Deadline(20))
+    container.close()
+    container = open_container(data, LIMITS, "mp4")
+    # keyframes only: this clip has 2, far fewer than the 8 samples asked for
+    frames, info = decode(data, container, plan, limits=LIMITS, deadline=Deadline(20), n_frames=8, skip="NONKEY")
+    container.close()
+    assert len(frames) == 8 and info["strategy"].startswith("all") and "fallback" in info
