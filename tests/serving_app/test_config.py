@@ -1,0 +1,93 @@
+"""Builder arguments, the shipped Serve config, and the ``fakewatch serve`` command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from serving.app import AppArgs
+from serving.app._cli import _args_from_config, _parse_set
+from tests.conftest import REPO_ROOT
+
+CONFIG = REPO_ROOT / "serving" / "app" / "serve_config.yaml"
+
+
+def test_shipped_serve_config_is_valid() -> None:
+    doc = yaml.safe_load(CONFIG.read_text())
+    (app,) = doc["applications"]
+    assert app["import_path"] == "serving.app:build_app" and app["route_prefix"] == "/"
+    args = AppArgs.model_validate(app["args"])
+    assert args.image.max_batch_size and args.prep.num_replicas == "auto"
+    from_cli, http = _args_from_config(CONFIG)
+    assert from_cli == app["args"] and http["port"] == 8000
+
+
+def test_typos_in_args_fail_loudly() -> None:
+    with pytest.raises(ValidationError):
+        AppArgs.model_validate({"image": {"max_batchsize": 8}})
+    with pytest.raises(ValidationError):
+        AppArgs.model_validate({"max_in_fligth": 3})
+
+
+def test_set_overrides_nest_and_parse_values() -> None:
+    assert _parse_set(["image.max_batch_size=8", "settings.device=cpu", "max_in_flight=3"]) == {
+        "image": {"max_batch_size": 8}, "settings": {"device": "cpu"}, "max_in_flight": 3,
+    }
+    with pytest.raises(SystemExit):
+        _parse_set(["novalue"])
+
+
+def test_builder_resolves_settings_without_secrets() -> None:
+    from serving.app import build_app, resolve_settings
+
+    settings = resolve_settings(AppArgs(settings={"frames_per_video": 5}))
+    assert settings["frames_per_video"] == 5
+    assert not {"telegram_token", "pseudonym_secret", "operator_token", "database_url"} & set(settings)
+    app = build_app({"image": {"max_batch_size": 1}, "settings": {"device": "cpu"}})
+    assert app is not None
+
+
+@pytest.mark.slow
+def test_fakewatch_serve_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    from tests.serving_app.conftest import write_tiny_checkpoints
+
+    image_dir, video_dir = write_tiny_checkpoints(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "FAKEWATCH_IMAGE_MODEL": str(image_dir), "FAKEWATCH_VIDEO_MODEL": str(video_dir),
+           "FAKEWATCH_DEVICE": "cpu", "FAKEWATCH_RAY_ADDRESS": "", "RAY_ADDRESS": ""}
+    cmd = [sys.executable, "-m", "fakewatch.cli", "serve", "--port", str(port), "--num-cpus", "2",
+           "--set", "image.num_cpus=0.3", "--set", "video.num_cpus=0.3", "--set", "prep.num_cpus=0.3"]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-3000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "fakewatch serve never became healthy"
+            time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=120) == 0
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
