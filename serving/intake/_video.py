@@ -159,9 +159,15 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
             f"the video is truncated or damaged: the header promises {promised or 'more'} frames, "
             f"the file holds {len(pts)}" + (f" ({damaged})" if damaged else ""),
         )
+    span = (max(pts) - min(pts) + last_duration) * float(time_base)
+    promised_s = _video_seconds(container, stream, time_base)
+    if promised_s and span < promised_s * (1 - TRUNCATION_TOLERANCE) - 0.5:
+        raise IntakeError(
+            ErrorCode.CORRUPT,
+            f"the video is truncated: the header promises {promised_s:.1f} s, the file holds {span:.1f} s",
+        )
     pts = sorted(set(pts))
     keyframes = sorted(set(keyframes)) or [pts[0]]
-    span = (pts[-1] - pts[0] + last_duration) * float(time_base)
     duration_s = span if span > 0 else claimed
     rate = stream.average_rate or stream.guessed_rate
     fps = float(rate) if rate else (len(pts) / duration_s if duration_s else None)
@@ -354,6 +360,23 @@ def _header_seconds(container: av.container.InputContainer, stream: av.stream.St
     if stream.duration and stream.duration > 0:
         claims.append(float(stream.duration * tb))
     return max(claims) if claims else None
+
+
+def _video_seconds(container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction) -> float | None:
+    """How long the header says the *video* track lasts (None when only the whole file's is known
+    and other tracks could legitimately run longer)."""
+    if stream.duration and stream.duration > 0:
+        return float(stream.duration * tb)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:  # Matroska per-track tag "HH:MM:SS.nnnnnnnnn"
+        try:
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        except ValueError:
+            return None
+    if len(container.streams) == 1 and container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return None
 
 
 def _short_name(names: set[str], codec: str) -> str:

@@ -115,3 +115,13 @@ def test_animated_webp_is_a_video():
 def test_animated_webp_over_the_video_pixel_cap():
     limits = IntakeLimits(20_000_000, 40_000_000, 60.0, 100, 10.0)
     refused(animated_webp(frames=3), ErrorCode.TOO_LARGE, limits=limits)
+
+
+def test_animated_png_is_a_video_and_a_static_png_is_not():
+    pictures = [Image.fromarray(gradient(32, 16, seed=i)) for i in range(3)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="PNG", save_all=True, append_images=pictures[1:], duration=200)
+    media = load_media(buffer.getvalue(), limits=LIMITS)
+    assert media.kind is MediaKind.VIDEO and len(media.frames) == 3
+    assert [f.t for f in media.frames] == [0.0, 0.2, 0.4]
+    assert load_media(image_bytes(32, 16, "PNG"), limits=LIMITS).kind is MediaKind.IMAGE

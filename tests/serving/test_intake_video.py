@@ -233,3 +233,11 @@ def test_skipping_that_leaves_too_few_frames_falls_back_to_a_full_decode(shared_
     frames, info = decode(data, container, plan, limits=LIMITS, deadline=Deadline(20), n_frames=8, skip="NONKEY")
     container.close()
     assert len(frames) == 8 and info["strategy"].startswith("all") and "fallback" in info
+
+
+@pytest.mark.parametrize(("container", "codec"), [("webm", "libvpx-vp9"), ("avi", "mpeg4")])
+def test_truncated_webm_and_avi_are_corrupt(container, codec):
+    data = video_bytes(frames=100, width=160, height=120, container=container, codec=codec)
+    assert len(load_media(data, limits=LIMITS).frames) == 32
+    error = refused(data[: len(data) // 2], ErrorCode.CORRUPT)
+    assert "truncated" in error.message
