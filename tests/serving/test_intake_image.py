@@ -125,3 +125,14 @@ def test_animated_png_is_a_video_and_a_static_png_is_not():
     assert media.kind is MediaKind.VIDEO and len(media.frames) == 3
     assert [f.t for f in media.frames] == [0.0, 0.2, 0.4]
     assert load_media(image_bytes(32, 16, "PNG"), limits=LIMITS).kind is MediaKind.IMAGE
+
+
+def test_heic_photo_decodes():
+    import pillow_heif  # a declared dependency: HEIC is what iPhones send
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.fromarray(gradient(64, 48)).save(buffer, format="HEIF", quality=90)
+    media = load_media(buffer.getvalue(), limits=LIMITS)
+    assert media.kind is MediaKind.IMAGE and media.container == "heif"
+    assert (media.width, media.height) == (64, 48) and media.frames[0].image[24, 60, 0] > 180
