@@ -10,7 +10,7 @@ from pathlib import Path
 
 from serving.constants import ErrorCode
 from serving.intake._errors import IntakeError
-from serving.intake._image import decode_animation, decode_image, is_animation, open_image
+from serving.intake._image import allowed_formats, decode_animation, decode_image, is_animation, open_image
 from serving.intake._limits import THREAD_GRACE_S, Deadline, IntakeLimits
 from serving.intake._media import Media
 from serving.intake._sniff import IMAGE_FAMILIES, sniff
@@ -78,11 +78,11 @@ def _load(source: bytes | Path, limits: IntakeLimits, n_frames: int, deadline: D
         media = decode_animation(image, limits, deadline, n_frames)
     elif image is not None:
         media = decode_image(image, deadline)
+    elif family == "heif" and "HEIF" not in allowed_formats():
+        raise IntakeError(ErrorCode.UNSUPPORTED, "HEIC/HEIF photo, but HEIC support (pillow-heif) is not installed")
     elif family in IMAGE_FAMILIES:
         raise IntakeError(
-            ErrorCode.CORRUPT if family != "heif" else ErrorCode.UNSUPPORTED,
-            f"looks like {family.upper()} but no image decoder accepts it"
-            + (" (truncated or damaged?)" if family != "heif" else " (HEIC support is not installed)"),
+            ErrorCode.CORRUPT, f"looks like {family.upper()} but cannot be decoded (truncated or damaged?)"
         )
     else:
         media = load_video(data, limits, deadline, n_frames, family)
