@@ -180,7 +180,10 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{directory}: tensor {name} holds NaN or infinite values")
-    model.to(device).eval()
+    try:
+        model.to(device).eval()
+    except (RuntimeError, AssertionError, ValueError) as exc:  # e.g. "cuda" on a CPU-only box
+        raise CheckpointError(f"{directory}: cannot move the model to {device!r}: {exc}") from exc
     return Checkpoint(model=model, card=card, path=directory)
 
 

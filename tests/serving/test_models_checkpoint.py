@@ -161,6 +161,12 @@ def test_saving_weights_that_do_not_fit_the_card_is_refused(tmp_path: Path) -> N
         save_checkpoint(model, {"name": "x"}, tmp_path)  # type: ignore[arg-type]
 
 
+def test_unusable_device_is_a_checkpoint_error(tmp_path: Path) -> None:
+    save_checkpoint(_trained_tiny("tiny_cnn"), make_card(), tmp_path)
+    with pytest.raises(CheckpointError, match="cannot move the model"):
+        load_checkpoint(tmp_path, device="no-such-device")
+
+
 def test_read_card_without_building_the_model(tmp_path: Path) -> None:
     save_checkpoint(_trained_tiny("tiny_cnn"), make_card(), tmp_path)
     assert read_card(tmp_path).name == "test-tiny_cnn"
