@@ -124,6 +124,7 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     last_duration = 0
     limit_ticks = limits.max_video_seconds / float(time_base)
     damaged: str | None = None
+    first: int | None = None
     try:
         for count, packet in enumerate(container.demux(stream)):
             if count % 64 == 0:
@@ -134,12 +135,13 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
             if stamp is None:  # raw streams without timestamps: one tick per frame
                 stamp = pts[-1] + (last_duration or 1) if pts else 0
             pts.append(stamp)
+            first = stamp if first is None else min(first, stamp)
             last_duration = packet.duration or last_duration
             if packet.is_keyframe:
                 keyframes.append(stamp)
             if len(pts) > limits.max_video_frames:
                 raise IntakeError(ErrorCode.TOO_LONG, f"the video has more than {limits.max_video_frames:,} frames")
-            if stamp - pts[0] > limit_ticks:
+            if stamp - first > limit_ticks:
                 raise IntakeError(
                     ErrorCode.TOO_LONG,
                     f"the video runs past the {_hms(limits.max_video_seconds)} cap "
