@@ -1,0 +1,273 @@
+"""Benchmark the Serve application over HTTP: throughput and latency, batching on vs off.
+
+Not a test. Starts a local Ray + the app (the shipped checkpoints, or the untrained full-size
+fallbacks), then for each kind (image, video), each batching mode and each concurrency level
+sends closed-loop requests and prints one JSON document:
+
+    nice -n 10 .venv/bin/python benchmarks/bench_serving.py [--kinds image video]
+        [--concurrency 1 4 16 64] [--frames 8] [--tiny] [--out results.json]
+
+Per level: checks/s (200 answers per wall second), p50/p95 latency of 200 answers, counts of
+every status (503 = pushed back, 504 = timed out) and of requests that got no answer at all
+("lost": connection errors or the client's own timeout), plus the batch sizes the model replicas
+formed. Targets (issue 4): image throughput with batching ≥ 1.5× without at concurrency 16;
+at 64 concurrent requests every request answered (result or 503), none lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+SHARED = Path(os.environ.get("FAKEWATCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+CLIENT_TIMEOUT_S = 900.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _payloads(kind: str) -> list[tuple[str, bytes]]:
+    if kind == "image":
+        paths = sorted((SHARED / "faces" / "stylegan" / "real").glob("*.jpg"))[:32]
+        paths += sorted((SHARED / "faces" / "stylegan" / "fake").glob("*.jpg"))[:32]
+    else:
+        paths = sorted((SHARED / "videos").glob("*/*.mp4"))
+    if not paths:
+        raise SystemExit(f"no {kind} media under {SHARED}")
+    return [(p.name, p.read_bytes()) for p in paths]
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
+
+
+async def _level(url: str, payloads: list[tuple[str, bytes]], concurrency: int, total: int) -> dict[str, Any]:
+    statuses: Counter[str] = Counter()
+    latencies: list[float] = []
+    next_index = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal next_index
+        while next_index < total:
+            i = next_index
+            next_index += 1
+            name, data = payloads[i % len(payloads)]
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename=name, content_type="application/octet-stream")
+            start = time.perf_counter()
+            try:
+                async with session.post(url + "/v1/check", data=form) as resp:
+                    await resp.read()
+                    statuses[str(resp.status)] += 1
+                    if resp.status == 200:
+                        latencies.append((time.perf_counter() - start) * 1000)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                statuses[f"lost:{type(exc).__name__}"] += 1
+
+    timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        async with session.get(url + "/v1/stats") as resp:
+            before = await resp.json()
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+        async with session.get(url + "/v1/stats") as resp:
+            after = await resp.json()
+    ok = statuses.get("200", 0)
+    lost = sum(v for k, v in statuses.items() if k.startswith("lost"))
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "wall_s": round(wall, 2),
+        "checks_per_s": round(ok / wall, 3) if wall else None,
+        "p50_ms": _pct(latencies, 50),
+        "p95_ms": _pct(latencies, 95),
+        "statuses": dict(statuses),
+        "answered": total - lost,
+        "lost": lost,
+        "batches": {
+            model: _batch_delta(before[model], after[model]) for model in ("image_model", "video_model")
+        },
+    }
+
+
+def _batch_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    batches = after["batches"] - before["batches"]
+    requests = after["requests"] - before["requests"]
+    sizes = {
+        k: v - before["batch_sizes"].get(k, 0)
+        for k, v in after["batch_sizes"].items()
+        if v - before["batch_sizes"].get(k, 0)
+    }
+    return {
+        "batches": batches,
+        "mean_requests_per_batch": round(requests / batches, 2) if batches else None,
+        "max_requests_per_batch": max((int(k) for k in sizes), default=0),
+    }
+
+
+def _app_args(opts: argparse.Namespace, batching: bool, ckpt_dirs: tuple[Path, Path] | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {"frames_per_video": opts.frames}
+    if ckpt_dirs:
+        settings.update(image_model=str(ckpt_dirs[0]), video_model=str(ckpt_dirs[1]))
+    cpus = max(1, os.cpu_count() or 1)
+    share = round(min(1.0, cpus / 4), 2)
+    return {
+        "settings": settings,
+        "request_timeout_s": opts.request_timeout,
+        "max_in_flight": opts.max_in_flight,
+        "prep_threads": max(2, cpus // 2),
+        "ingress": {"num_cpus": 0.1},
+        "prep": {"num_cpus": share, "max_ongoing_requests": opts.max_in_flight},
+        "image": {
+            "num_cpus": share,
+            "max_batch_size": opts.image_batch if batching else 1,
+            "batch_wait_timeout_s": opts.batch_wait,
+            "max_ongoing_requests": opts.max_in_flight,
+        },
+        "video": {
+            "num_cpus": share,
+            "max_batch_size": opts.video_batch if batching else 1,
+            "batch_wait_timeout_s": opts.batch_wait,
+            "max_ongoing_requests": opts.max_in_flight,
+        },
+    }
+
+
+def _tiny_checkpoints(root: Path) -> tuple[Path, Path]:
+    from serving.models import init_checkpoint, save_checkpoint
+
+    image = init_checkpoint("image", name="tiny-bench-image", architecture="tiny_cnn", input_size=64)
+    video = init_checkpoint("video", name="tiny-bench-video", architecture="tiny_lstm", input_size=32, sequence_length=8)
+    save_checkpoint(image.model, image.card, root / "image")
+    save_checkpoint(video.model, video.card, root / "video")
+    return root / "image", root / "video"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", nargs="+", default=["image", "video"], choices=["image", "video"])
+    parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16, 64])
+    parser.add_argument("--image-requests", type=int, default=0, help="per level (default max(16, 2*c))")
+    parser.add_argument("--video-requests", type=int, default=0, help="per level (default max(4, c))")
+    parser.add_argument("--frames", type=int, default=8, help="frames sampled per video")
+    parser.add_argument("--image-batch", type=int, default=16)
+    parser.add_argument("--video-batch", type=int, default=4)
+    parser.add_argument("--batch-wait", type=float, default=0.05)
+    parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument("--request-timeout", type=float, default=600.0)
+    parser.add_argument("--modes", nargs="+", default=["on", "off"], choices=["on", "off"])
+    parser.add_argument("--tiny", action="store_true", help="tiny untrained models (plumbing only)")
+    parser.add_argument("--num-cpus", type=int, default=None)
+    parser.add_argument("--out", type=Path)
+    opts = parser.parse_args(argv)
+
+    import ray
+    from ray import serve
+
+    from serving.app import build_app
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    tmp = tempfile.TemporaryDirectory(prefix="fakewatch-bench-")
+    ckpts = _tiny_checkpoints(Path(tmp.name)) if opts.tiny else None
+    ray.init(num_cpus=opts.num_cpus, include_dashboard=False, log_to_driver=False)
+    report: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "gpu": _gpu_name(),
+        },
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()},
+        "results": [],
+    }
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        for mode in opts.modes:
+            started = time.perf_counter()
+            serve.run(build_app(_app_args(opts, mode == "on", ckpts)), name="fakewatch", route_prefix="/")
+            models = _get_json(url + "/v1/models")
+            deploy_s = round(time.perf_counter() - started, 1)
+            for kind in opts.kinds:
+                payloads = _payloads(kind)
+                # Warm-up: first calls load weights / allocate; not measured.
+                asyncio.run(_level(url, payloads, 2, 2))
+                for c in opts.concurrency:
+                    if kind == "image":
+                        total = opts.image_requests or max(16, 2 * c)
+                    else:
+                        total = opts.video_requests or max(4, c)
+                    row = asyncio.run(_level(url, payloads, c, total))
+                    row.update(kind=kind, batching=mode, deploy_s=deploy_s,
+                               models=[f"{m['task']}={m['name']}@{m['version']}" for m in models["models"]])
+                    report["results"].append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+        tmp.cleanup()
+    report["summary"] = _summary(report["results"])
+    text = json.dumps(report, indent=2)
+    if opts.out:
+        opts.out.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def pick(kind: str, mode: str, c: int) -> dict[str, Any] | None:
+        return next((r for r in rows if r["kind"] == kind and r["batching"] == mode and r["concurrency"] == c), None)
+
+    out: dict[str, Any] = {}
+    on, off = pick("image", "on", 16), pick("image", "off", 16)
+    if on and off and off["checks_per_s"]:
+        out["image_speedup_batching_at_16"] = round(on["checks_per_s"] / off["checks_per_s"], 2)
+    for kind in ("image", "video"):
+        for mode in ("on", "off"):
+            r = pick(kind, mode, 64)
+            if r:
+                out[f"{kind}_{mode}_64_all_answered"] = r["lost"] == 0 and set(r["statuses"]) <= {"200", "503"}
+    return out
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=120) as resp:
+        return json.loads(resp.read())
+
+
+def _gpu_name() -> str | None:
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
