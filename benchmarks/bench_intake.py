@@ -42,7 +42,9 @@ def run_strategy(data: bytes, n_frames: int, skip: str | None) -> dict:
     container.close()
     container = open_container(data, LIMITS, "mp4")
     try:
-        frames, info = decode(data, container, plan, limits=LIMITS, deadline=Deadline(60), n_frames=n_frames, skip=skip)
+        frames, info = decode(
+            data, container, plan, limits=LIMITS, deadline=Deadline(60), n_frames=n_frames, skip=skip
+        )
     finally:
         container.close()
     elapsed = (time.perf_counter() - started) * 1000
@@ -106,7 +108,9 @@ def main() -> None:
         summary = {}
         for name, results in runs.items():
             summary[name] = {**results[-1], "ms": round(statistics.median(r["ms"] for r in results), 1)}
-            summary[name] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary[name].items()}
+            summary[name] = {
+                k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary[name].items()
+            }
         summary["speedup_vs_naive"] = round(summary["naive_all_rgb"]["ms"] / summary["load_media"]["ms"], 2)
         report["videos"][path.stem] = summary
         print(json.dumps({path.stem: summary}), file=sys.stderr)

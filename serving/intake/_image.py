@@ -117,9 +117,7 @@ def decode_image(image: Image.Image, deadline: Deadline) -> Media:
     )
 
 
-def decode_animation(
-    image: Image.Image, limits: IntakeLimits, deadline: Deadline, n_frames: int
-) -> Media:
+def decode_animation(image: Image.Image, limits: IntakeLimits, deadline: Deadline, n_frames: int) -> Media:
     """Animated WebP / APNG as a video: same caps as PyAV videos, frames walked in order.
 
     Both formats must be decoded frame after frame to composite each picture, so there is
@@ -134,7 +132,9 @@ def decode_animation(
         )
     count = int(getattr(image, "n_frames", 1))
     if count > limits.max_video_frames:
-        raise IntakeError(ErrorCode.TOO_LONG, f"animated {image.format} has {count:,} frames, too many to check")
+        raise IntakeError(
+            ErrorCode.TOO_LONG, f"animated {image.format} has {count:,} frames, too many to check"
+        )
     wanted = set(spread_targets(list(range(count)), n_frames))
     frames: list[Frame] = []
     elapsed_ms = 0.0

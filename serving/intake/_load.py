@@ -79,7 +79,9 @@ def _load(source: bytes | Path, limits: IntakeLimits, n_frames: int, deadline: D
     elif image is not None:
         media = decode_image(image, deadline)
     elif family == "heif" and "HEIF" not in allowed_formats():
-        raise IntakeError(ErrorCode.UNSUPPORTED, "HEIC/HEIF photo, but HEIC support (pillow-heif) is not installed")
+        raise IntakeError(
+            ErrorCode.UNSUPPORTED, "HEIC/HEIF photo, but HEIC support (pillow-heif) is not installed"
+        )
     elif family in IMAGE_FAMILIES:
         raise IntakeError(
             ErrorCode.CORRUPT, f"looks like {family.upper()} but cannot be decoded (truncated or damaged?)"

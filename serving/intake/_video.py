@@ -24,7 +24,13 @@ import numpy as np
 
 from serving.constants import VIDEO_CONTAINERS, ErrorCode, MediaKind
 from serving.intake._errors import IntakeError
-from serving.intake._limits import NONREF_MIN_GAP, SEEK_MIN_SKIPPED_FRAMES, TRUNCATION_TOLERANCE, Deadline, IntakeLimits
+from serving.intake._limits import (
+    NONREF_MIN_GAP,
+    SEEK_MIN_SKIPPED_FRAMES,
+    TRUNCATION_TOLERANCE,
+    Deadline,
+    IntakeLimits,
+)
 from serving.intake._media import Frame, Media
 from serving.intake._sampling import NearestPicker, seek_target, spread_targets
 
@@ -74,9 +80,7 @@ def open_container(data: bytes, limits: IntakeLimits, family: str | None) -> av.
                 f"looks like {family.upper()} but the container cannot be read "
                 f"(truncated or damaged?): {exc.strerror or exc}",
             ) from None
-        raise IntakeError(
-            ErrorCode.UNSUPPORTED, "not an image or video format fakewatch accepts"
-        ) from None
+        raise IntakeError(ErrorCode.UNSUPPORTED, "not an image or video format fakewatch accepts") from None
 
 
 def _is_cover_art(stream: av.stream.Stream) -> bool:
@@ -92,7 +96,9 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     names = set(container.format.name.split(","))
     if not names & VIDEO_CONTAINERS:
         raise IntakeError(ErrorCode.UNSUPPORTED, f"container {container.format.name!r} is not accepted")
-    container_name = _short_name(names, container.streams.video[0].codec_context.name if container.streams.video else "")
+    container_name = _short_name(
+        names, container.streams.video[0].codec_context.name if container.streams.video else ""
+    )
     videos = [s for s in container.streams.video if not _is_cover_art(s)]
     if not videos:
         if container.streams.audio:
@@ -140,7 +146,9 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
             if packet.is_keyframe:
                 keyframes.append(stamp)
             if len(pts) > limits.max_video_frames:
-                raise IntakeError(ErrorCode.TOO_LONG, f"the video has more than {limits.max_video_frames:,} frames")
+                raise IntakeError(
+                    ErrorCode.TOO_LONG, f"the video has more than {limits.max_video_frames:,} frames"
+                )
             if stamp - first > limit_ticks:
                 raise IntakeError(
                     ErrorCode.TOO_LONG,
@@ -211,8 +219,8 @@ def decode(
     """Decode the frames nearest ``n_frames`` evenly spread targets; returns frames + how.
 
     ``skip="auto"`` decides by the sample gap (``choose_skip``); None or an ffmpeg skip level
-    ("NONREF") forces it (benchmarks). If skipping yields fewer samples than planned (a codec that marks most frames
-    as B or non-reference), decode again without skipping.
+    ("NONREF") forces it (benchmarks). If skipping yields fewer samples than planned (a codec
+    that marks most frames non-reference), decode again without skipping.
     """
     targets = spread_targets(plan.pts, n_frames)
     if skip == "auto":
@@ -268,7 +276,9 @@ def _decode_pass(
             quarter_turns = round(rotation / 90) % 4
             if quarter_turns:
                 rgb = np.rot90(rgb, quarter_turns)  # display matrix: counter-clockwise degrees
-            frames.append(Frame(np.ascontiguousarray(rgb), index=len(frames), t=max(0.0, (stamp - origin) * tb)))
+            frames.append(
+                Frame(np.ascontiguousarray(rgb), index=len(frames), t=max(0.0, (stamp - origin) * tb))
+            )
 
     restart = True
     while restart and not picker.done:
@@ -354,7 +364,9 @@ def load_video(
     )
 
 
-def _header_seconds(container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction) -> float | None:
+def _header_seconds(
+    container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction
+) -> float | None:
     """The longest duration any header field claims (container, stream), in seconds."""
     claims = []
     if container.duration and container.duration > 0:
@@ -364,7 +376,9 @@ def _header_seconds(container: av.container.InputContainer, stream: av.stream.St
     return max(claims) if claims else None
 
 
-def _video_seconds(container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction) -> float | None:
+def _video_seconds(
+    container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction
+) -> float | None:
     """How long the header says the *video* track lasts (None when only the whole file's is known
     and other tracks could legitimately run longer)."""
     if stream.duration and stream.duration > 0:

@@ -59,20 +59,29 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A valid PNG header (IHDR with a correct CRC) claiming a huge size, with almost no data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def animated_gif(frames: int = 6, width: int = 48, height: int = 32, delay_ms: int = 100) -> bytes:
     pictures = [Image.fromarray(gradient(width, height, seed=i)).convert("P") for i in range(frames)]
     buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=delay_ms, loop=0)
+    pictures[0].save(
+        buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=delay_ms, loop=0
+    )
     return buffer.getvalue()
 
 
 def animated_webp(frames: int = 5, width: int = 48, height: int = 32, delay_ms: int = 100) -> bytes:
     pictures = [Image.fromarray(gradient(width, height, seed=i)) for i in range(frames)]
     buffer = io.BytesIO()
-    pictures[0].save(buffer, format="WEBP", save_all=True, append_images=pictures[1:], duration=delay_ms, lossless=True)
+    pictures[0].save(
+        buffer, format="WEBP", save_all=True, append_images=pictures[1:], duration=delay_ms, lossless=True
+    )
     return buffer.getvalue()
 
 
@@ -86,8 +95,11 @@ def gif_bomb(*, screen: tuple[int, int] = (1, 1), frames: int = 2, delay_cs: int
     header = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
     loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
     one_frame = (
-        b"\x21\xf9\x04\x00" + struct.pack("<H", delay_cs) + b"\x00\x00"  # graphic control extension
-        + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0)  # 1x1 image at (0, 0)
+        b"\x21\xf9\x04\x00"
+        + struct.pack("<H", delay_cs)
+        + b"\x00\x00"  # graphic control extension
+        + b"\x2c"
+        + struct.pack("<HHHHB", 0, 0, 1, 1, 0)  # 1x1 image at (0, 0)
         + b"\x02\x02\x44\x01\x00"  # LZW data of one pixel
     )
     return header + loop + one_frame * frames + b"\x3b"
@@ -175,7 +187,10 @@ def faststart(mp4: bytes) -> bytes:
 
 
 def _remux(mp4: bytes, path: Path, options: dict[str, str]) -> None:
-    with av.open(io.BytesIO(mp4)) as source, av.open(str(path), mode="w", format="mp4", options=options) as output:
+    with (
+        av.open(io.BytesIO(mp4)) as source,
+        av.open(str(path), mode="w", format="mp4", options=options) as output,
+    ):
         video = source.streams.video[0]
         target = output.add_stream_from_template(video)
         for packet in source.demux(video):
@@ -231,7 +246,9 @@ def claim_duration(mp4: bytes, seconds: float) -> bytes:
             if kind in _CONTAINERS:
                 patch(body, offset + size)
             elif kind in (b"mvhd", b"mdhd"):
-                scale_at, duration_at, fmt = (body + 20, body + 24, ">Q") if version == 1 else (body + 12, body + 16, ">I")
+                scale_at, duration_at, fmt = (
+                    (body + 20, body + 24, ">Q") if version == 1 else (body + 12, body + 16, ">I")
+                )
                 timescale = struct.unpack(">I", data[scale_at : scale_at + 4])[0]
                 scales["movie" if kind == b"mvhd" else "media"] = timescale
                 struct.pack_into(fmt, data, duration_at, int(seconds * timescale))
@@ -245,7 +262,9 @@ def claim_duration(mp4: bytes, seconds: float) -> bytes:
                     struct.pack_into(fmt, data, body + 8 + i * entry, int(seconds * scales["movie"]))
             elif kind == b"stts":
                 count = struct.unpack(">I", data[body + 4 : body + 8])[0]
-                entries = [struct.unpack(">II", data[body + 8 + 8 * i : body + 16 + 8 * i]) for i in range(count)]
+                entries = [
+                    struct.unpack(">II", data[body + 8 + 8 * i : body + 16 + 8 * i]) for i in range(count)
+                ]
                 samples = sum(n for n, _ in entries) or 1
                 delta = int(seconds * scales["media"] / samples)
                 for i, (n, _) in enumerate(entries):

@@ -32,7 +32,9 @@ def refused(data, code: ErrorCode, limits: IntakeLimits = LIMITS, within_s: floa
     return caught.value
 
 
-@pytest.mark.parametrize(("fmt", "container"), [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp"), ("BMP", "bmp"), ("GIF", "gif")])
+@pytest.mark.parametrize(
+    ("fmt", "container"), [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp"), ("BMP", "bmp"), ("GIF", "gif")]
+)
 def test_each_allowed_format_decodes_to_rgb(fmt, container):
     media = load_media(image_bytes(64, 48, fmt), limits=LIMITS)
     assert media.kind is MediaKind.IMAGE and media.container == container

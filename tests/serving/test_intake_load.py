@@ -10,8 +10,7 @@ import pytest
 from _media_factory import image_bytes
 
 from serving.constants import ErrorCode, MediaKind
-from serving.intake import IntakeError, IntakeLimits, load_media
-from serving.intake import _load
+from serving.intake import IntakeError, IntakeLimits, _load, load_media
 
 LIMITS = IntakeLimits(
     max_file_bytes=1_000_000,
