@@ -129,7 +129,7 @@ def _process_image(sample: Sample, file: str) -> list[dict]:
 
 
 def _process_video(sample: Sample, file: str) -> list[dict]:
-    from serving.faces import link_tracks
+    from serving.faces import detect_frames, link_tracks
     from serving.intake import IntakeLimits, load_media
 
     config: CacheConfig = _WORKER["config"]
@@ -138,7 +138,8 @@ def _process_video(sample: Sample, file: str) -> list[dict]:
         max_video_pixels=3840 * 2160, decode_timeout_s=300.0,
     )
     media = load_media(sample.path, limits=limits, n_frames=config.frames_per_video)
-    detections = [_WORKER["detector"].detect(frame.image) for frame in media.frames]
+    # the engine's own video path: full search on keyframes, region search in between
+    detections = detect_frames(_WORKER["detector"], [frame.image for frame in media.frames], workers=1)
     tracks = link_tracks(detections)
     if not tracks:
         return [_row(sample, file, STATUS_NO_FACE)]
