@@ -120,3 +120,22 @@ def test_timings_are_reported():
     media = load_media(image_bytes(), limits=LIMITS)
     assert {"read", "probe", "decode", "total"} <= set(media.timings_ms)
     assert all(value >= 0 for value in media.timings_ms.values())
+
+
+def test_concurrent_calls_do_not_interfere():
+    """Ray replicas and the CLI call load_media from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from _media_factory import png_bomb, video_bytes
+
+    inputs = [image_bytes(40, 30, "PNG"), png_bomb(), video_bytes(frames=8), b"not media"] * 3
+    expected = [MediaKind.IMAGE, ErrorCode.TOO_LARGE, MediaKind.VIDEO, ErrorCode.UNSUPPORTED] * 3
+
+    def outcome(data):
+        try:
+            return load_media(data, limits=LIMITS).kind
+        except IntakeError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert list(pool.map(outcome, inputs)) == expected
