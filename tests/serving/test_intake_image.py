@@ -138,3 +138,11 @@ def test_heic_photo_decodes():
     media = load_media(buffer.getvalue(), limits=LIMITS)
     assert media.kind is MediaKind.IMAGE and media.container == "heif"
     assert (media.width, media.height) == (64, 48) and media.frames[0].image[24, 60, 0] > 180
+
+
+def test_decompression_bomb_warning_is_an_error_even_under_a_generous_cap():
+    # 100 MP sits between Pillow's warning (89 MP) and error (179 MP) thresholds; with our own cap
+    # raised above it, only the escalated warning stands between the header and a 300 MB decode
+    limits = IntakeLimits(20_000_000, 200_000_000, 60.0, 1920 * 1080, 10.0)
+    error = refused(png_bomb(10_000, 10_000), ErrorCode.TOO_LARGE, limits=limits, within_s=0.5)
+    assert "bomb" in error.message
