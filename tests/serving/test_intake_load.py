@@ -43,6 +43,9 @@ def test_enormous_file_is_refused_from_its_size_before_reading(tmp_path):
     huge = tmp_path / "huge.mp4"
     with huge.open("wb") as handle:
         handle.truncate(8 * 1024**3)  # 8 GiB sparse: reading it would take minutes and all RAM
+    if huge.stat().st_blocks * 512 > 1024**2:  # pragma: no cover - a filesystem without holes
+        huge.unlink()
+        pytest.skip("tmp filesystem does not support sparse files")
     started = time.monotonic()
     error = pytest.raises(IntakeError, load_media, huge, limits=LIMITS).value
     assert time.monotonic() - started < 1.0
