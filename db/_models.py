@@ -47,6 +47,13 @@ PortableJSON = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# What ``ix_checks_created_at`` carries along on PostgreSQL (see ``Check.__table_args__``).
+COVERING_COLUMNS = (
+    "verdict", "media_kind", "source", "status", "model_version", "chat_id", "latency_ms",
+    "fake_probability",
+)  # fmt: skip
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -141,7 +148,9 @@ class Check(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        Index(None, "created_at"),
+        # Covering on PostgreSQL: the operator's window counts and percentiles become
+        # index-only scans of this narrow index instead of reads of the wide rows.
+        Index(None, "created_at", postgresql_include=list(COVERING_COLUMNS)),
         Index(None, "verdict", "created_at"),
         Index(None, "chat_id", "created_at"),
         Index(None, "user_pseudonym", "created_at"),

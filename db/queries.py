@@ -290,6 +290,61 @@ class Stats:
         return out
 
 
+_STAT_COLUMNS = {
+    "by_verdict": Check.verdict,
+    "by_kind": Check.media_kind,
+    "by_source": Check.source,
+    "by_status": Check.status,
+    "by_model_version": Check.model_version,
+    "by_chat": Check.chat_id,
+}
+
+
+def _key(value: Any) -> str:
+    return str(_plain(value)) if value is not None else "none"
+
+
+async def _counts_postgres(session: AsyncSession, where: list[ColumnElement[bool]]) -> dict[str, Any]:
+    """Every breakdown in one pass: GROUPING SETS over the (covering) created_at index."""
+    columns = list(_STAT_COLUMNS.values())
+    fakes = func.sum(case((Check.verdict == "fake", 1), else_=0))
+    stmt = (
+        select(func.grouping(*columns), *columns, func.count(), fakes)
+        .where(*where)
+        .group_by(func.grouping_sets(*columns))
+    )
+    names = list(_STAT_COLUMNS)
+    counts: dict[str, Any] = {name: {} for name in names}
+    chats: list[tuple[int, int, int]] = []
+    for bits, *values, n, fake in (await session.execute(stmt)).all():
+        # GROUPING(...) has a 0 bit for the one column this row is grouped by (leftmost = high bit).
+        index = next(i for i in range(len(names)) if not bits & (1 << (len(names) - 1 - i)))
+        value = values[index]
+        if names[index] == "by_chat":
+            if value is not None:
+                chats.append((int(value), int(n), int(fake or 0)))
+        else:
+            counts[names[index]][_key(value)] = int(n)
+    for name in names:
+        counts[name] = dict(sorted(counts[name].items(), key=lambda kv: (-kv[1], kv[0])))
+    counts["by_chat"] = chats
+    return counts
+
+
+async def _counts_portable(session: AsyncSession, where: list[ColumnElement[bool]]) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    for name, column in _STAT_COLUMNS.items():
+        if name != "by_chat":
+            counts[name] = await _count_by(session, column, where)
+    chat_stmt = (
+        select(Check.chat_id, func.count(), func.sum(case((Check.verdict == "fake", 1), else_=0)))
+        .where(*where, Check.chat_id.is_not(None))
+        .group_by(Check.chat_id)
+    )
+    counts["by_chat"] = [(int(c), int(n), int(f or 0)) for c, n, f in (await session.execute(chat_stmt)).all()]
+    return counts
+
+
 async def stats(
     session: AsyncSession,
     *,
@@ -299,38 +354,31 @@ async def stats(
 ) -> Stats:
     """Counts by verdict, kind, source, status, model version and chat; latency; agreement."""
     where = _window(since, until)
-    by_verdict = await _count_by(session, Check.verdict, where)
-    chat_stmt = (
-        select(Check.chat_id, func.count(), func.sum(case((Check.verdict == "fake", 1), else_=0)))
-        .where(*where, Check.chat_id.is_not(None))
-        .group_by(Check.chat_id)
-        .order_by(func.count().desc(), Check.chat_id)
-        .limit(top_chats)
-    )
-    by_chat = [
-        {"chat_id": int(chat), "checks": int(n), "fake": int(fakes or 0)}
-        for chat, n, fakes in (await session.execute(chat_stmt)).all()
-    ]
+    if session.get_bind().dialect.name == "postgresql":
+        counts = await _counts_postgres(session, where)
+    else:
+        counts = await _counts_portable(session, where)
+    busiest = sorted(counts.pop("by_chat"), key=lambda c: (-c[1], c[0]))[: max(0, top_chats)]
     return Stats(
         since=since,
         until=until,
-        total=sum(by_verdict.values()),
-        by_verdict=by_verdict,
-        by_kind=await _count_by(session, Check.media_kind, where),
-        by_source=await _count_by(session, Check.source, where),
-        by_status=await _count_by(session, Check.status, where),
-        by_model_version=await _count_by(session, Check.model_version, where),
-        by_chat=by_chat,
+        total=sum(counts["by_verdict"].values()),
+        by_chat=[{"chat_id": c, "checks": n, "fake": f} for c, n, f in busiest],
         latency_ms=await latency_percentiles(session, since=since, until=until),
         feedback=await feedback_summary(session, since=since, until=until),
+        **counts,
     )
 
 
 def _day(session: AsyncSession) -> Any:
     """The UTC calendar day of ``created_at`` as 'YYYY-MM-DD' on either backend."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", Check.created_at), "YYYY-MM-DD")
+        return func.date(func.timezone("UTC", Check.created_at))
     return func.substr(Check.created_at, 1, 10)
+
+
+def _day_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 async def checks_per_day(
@@ -345,7 +393,8 @@ async def checks_per_day(
         .order_by(day)
     )
     return [
-        {"day": d, "verdict": v or "none", "checks": int(n)} for d, v, n in (await session.execute(stmt)).all()
+        {"day": _day_text(d), "verdict": v or "none", "checks": int(n)}
+        for d, v, n in (await session.execute(stmt)).all()
     ]
 
 
@@ -368,7 +417,7 @@ async def latency_per_day(
             .order_by(day)
         )
         return [
-            {"day": d, "p50": float(p50), "p95": float(p95), "checks": int(n)}
+            {"day": _day_text(d), "p50": float(p50), "p95": float(p95), "checks": int(n)}
             for d, p50, p95, n in (await session.execute(stmt)).all()
         ]
     # SQLite (the small embedded log): one ordered pass, percentiles per day in Python.
