@@ -1,0 +1,121 @@
+"""The bot against the REAL Ray Serve app (``fakewatch serve`` in a subprocess, tiny models).
+
+Slow (Ray starts in ~half a minute on this machine), so it is one module with one app for all
+its tests. A subprocess keeps this Ray cluster apart from tests/serving_app's in-process one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+import db
+from conftest import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
+from engine_http import EngineHTTP
+from fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def serve_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from serving.models import init_checkpoint, save_checkpoint
+
+    root = tmp_path_factory.mktemp("serve-ckpt")
+    image = init_checkpoint("image", name="tiny-bot-serve-image", architecture="tiny_cnn", input_size=64)
+    video = init_checkpoint("video", name="tiny-bot-serve-video", architecture="tiny_lstm",
+                            input_size=32, sequence_length=4)  # fmt: skip
+    save_checkpoint(image.model, image.card, root / "image")
+    save_checkpoint(video.model, video.card, root / "video")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKEWATCH_", "RAY_ADDRESS"))}
+    env.update(
+        FAKEWATCH_ENVIRONMENT="test",
+        FAKEWATCH_IMAGE_MODEL=str(root / "image"),
+        FAKEWATCH_VIDEO_MODEL=str(root / "video"),
+        FAKEWATCH_FRAMES_PER_VIDEO="4",
+        FAKEWATCH_DEVICE="cpu",
+        FAKEWATCH_DATA_DIR=str(root / "data"),
+    )
+    log = (root / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "serving.app._cli", "--port", str(port), "--num-cpus", "2",
+         # fractional CPUs so every deployment fits on a 2-CPU local Ray (as tests/serving_app)
+         "--set", "ingress.num_cpus=0.1", "--set", "prep.num_cpus=0.3", "--set", "prep_threads=1",
+         "--set", "image.num_cpus=0.3", "--set", "image.torch_threads=1",
+         "--set", "video.num_cpus=0.3", "--set", "video.torch_threads=1"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"fakewatch serve exited: {(root / 'serve.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url + "/v1/health", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"fakewatch serve never became healthy: {(root / 'serve.log').read_text()[-3000:]}")
+            time.sleep(1.0)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)  # serve_main shuts Serve and its local Ray down
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+async def serve_harness(telegram: FakeTelegram, db_url: str, serve_url: str) -> AsyncIterator[Harness]:
+    engine = db.create_engine(db_url)
+    stand_in = EngineHTTP(lambda *a: (_ for _ in ()).throw(AssertionError("not used")))
+    stand_in.port = int(serve_url.rsplit(":", 1)[1])  # the harness only needs .url
+    try:
+        yield Harness(telegram, stand_in, db_url, db.session_factory(engine), FAST)
+    finally:
+        await engine.dispose()
+
+
+async def test_real_serve_app_video_photo_and_text_file(
+    serve_harness: Harness, small_video: bytes, face_photo: bytes
+) -> None:
+    h = serve_harness
+    async with h.bot():
+        _, video = h.send_media(ALICE_CHAT, ALICE, small_video, "video",
+                                forward_origin={"type": "hidden_user", "sender_user_name": "X", "date": 1})  # fmt: skip
+        _, photo = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        _, text = h.send_media(ALICE_CHAT, ALICE, b"hello, not a video\n" * 40, "document",
+                               document_extra={"file_name": "clip.mp4", "mime_type": "video/mp4"})  # fmt: skip
+        video_answer = await h.reply_to(ALICE_CHAT["id"], video["message_id"], timeout=180)
+        photo_answer = await h.reply_to(ALICE_CHAT["id"], photo["message_id"], timeout=120)
+        text_answer = await h.reply_to(ALICE_CHAT["id"], text["message_id"], timeout=60)
+        rows = await h.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
+    for answer in (video_answer, photo_answer):
+        assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert "not an image or video" in text_of(text_answer)
+    by_kind = {r.media_kind: r for r in rows}
+    assert by_kind["video"].model_version and "+" in by_kind["video"].model_version  # image+video
+    assert rows[2].verdict == "invalid" and rows[2].error_code == "unsupported"
+    assert all(r.result and "annotated_jpeg_base64" not in r.result for r in rows)  # no media kept
