@@ -242,3 +242,14 @@ async def test_bot_added_removed_and_group_migration(harness: Harness) -> None:
             await asyncio.sleep(0.1)
     assert old is None and moved is not None and moved.autocheck is True
     assert moved.removed_at is not None
+
+
+async def test_animation_and_video_note_are_checked_once_each(harness: Harness, small_video: bytes) -> None:
+    async with harness.bot():
+        _, gif = harness.send_media(ALICE_CHAT, ALICE, small_video, "animation")  # also sets document
+        _, note = harness.send_media(ALICE_CHAT, ALICE, small_video, "video_note", unique_id="U-note")
+        await harness.reply_to(ALICE_CHAT["id"], gif["message_id"], timeout=120)
+        await harness.reply_to(ALICE_CHAT["id"], note["message_id"], timeout=120)
+        rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
+    assert [r.payload["attachment"] for r in rows] == ["animation", "video_note"]
+    assert all(r.media_kind == "video" for r in rows)
