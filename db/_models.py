@@ -74,8 +74,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is dt.timezone.utc:  # asyncpg already gives UTC
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(dt.timezone.utc)

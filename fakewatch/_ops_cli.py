@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -100,8 +101,12 @@ def render_stats(st: dict[str, Any]) -> str:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Keep spreadsheets from running cell text as a formula (numbers stay numbers)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """Keep spreadsheets from running cell text as a formula (numbers stay numbers); one line per row."""
+    if not isinstance(value, str):
+        return value
+    if "\n" in value or "\r" in value:
+        value = " ".join(value.splitlines())
+    if value.startswith(_FORMULA_START):
         try:
             float(value)
         except ValueError:
@@ -243,6 +248,31 @@ async def _feedback(args: argparse.Namespace, url: str, out: IO[str]) -> int:
     return 0
 
 
+# Columns whose text comes from outside (Telegram ids, error text): neutralised in CSV.
+_FREE_TEXT = ("file_unique_id", "error_message", "user_pseudonym", "model_name", "model_version", "error_code")
+
+
+async def csv_chunks(session: Any, flt: Any) -> AsyncIterator[str]:
+    """The export as CSV text, a batch at a time (the console streams these over HTTP)."""
+    from db import queries
+
+    columns = list(queries.EXPORT_COLUMNS)
+    guarded = [columns.index(c) for c in _FREE_TEXT]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    async for batch in queries.iter_check_batches(session, flt, columns=columns):
+        for row in batch:
+            for i in guarded:
+                row[i] = _csv_safe(row[i])
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
 async def write_export(
     session: Any, flt: Any, out: IO[str], *, fmt: str = "csv", with_result: bool = False
 ) -> int:
@@ -251,15 +281,15 @@ async def write_export(
 
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=list(queries.EXPORT_COLUMNS), extrasaction="ignore")
-        writer.writeheader()
-        async for row in queries.iter_checks(session, flt):
-            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
-            n += 1
-    else:
-        async for row in queries.iter_checks(session, flt, with_result=with_result):
-            out.write(json.dumps(row, separators=(",", ":")) + "\n")
-            n += 1
+        async for chunk in csv_chunks(session, flt):
+            out.write(chunk)
+            n += chunk.count("\n")
+        return max(0, n - 1)  # minus the header (no field holds a newline: see _csv_safe)
+    names = queries.EXPORT_COLUMNS + (("result",) if with_result else ())
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    async for batch in queries.iter_check_batches(session, flt, columns=names):
+        out.write("".join(dumps(dict(zip(names, row))) + "\n" for row in batch))
+        n += len(batch)
     return n
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 from pathlib import Path
 from typing import Any
@@ -199,7 +197,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         _, flt = _filters(request)
     except FilterError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    from fakewatch._ops_cli import _csv_safe
+    from fakewatch._ops_cli import csv_chunks
 
     response = web.StreamResponse(
         headers={
@@ -210,19 +208,9 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(queries.EXPORT_COLUMNS), extrasaction="ignore")
-    writer.writeheader()
     async with request.app[SESSIONS]() as s:
-        n = 0
-        async for row in queries.iter_checks(s, flt):
-            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
-            n += 1
-            if n % 500 == 0:
-                await response.write(buffer.getvalue().encode("utf-8"))
-                buffer.seek(0)
-                buffer.truncate()
-    await response.write(buffer.getvalue().encode("utf-8"))
+        async for chunk in csv_chunks(s, flt):
+            await response.write(chunk.encode("utf-8"))
     await response.write_eof()
     return response
 

@@ -99,3 +99,28 @@ async def test_charts_per_day(session, seeded) -> None:
     lat = await queries.latency_per_day(session, since=now - dt.timedelta(days=7), until=now)
     today = next(r for r in lat if r["day"] == "2026-01-20")
     assert today["checks"] == 2 and today["p50"] == pytest.approx(15.0)
+
+
+def test_histogram_percentiles_are_within_half_a_percent() -> None:
+    import math
+    import random
+
+    rng = random.Random(7)
+    values = sorted(rng.lognormvariate(6, 0.8) for _ in range(50_000))
+    counts: dict[int, int] = {}
+    for v in values:
+        b = math.floor(math.log(v) * queries.LATENCY_BUCKETS_PER_E)
+        counts[b] = counts.get(b, 0) + 1
+    approx = queries.percentiles_from_histogram(sorted(counts.items()), (0.5, 0.95, 0.99))
+    for q, got in zip((0.5, 0.95, 0.99), approx):
+        exact = queries._percentile(values, q)
+        assert abs(got - exact) / exact < 0.005, (q, got, exact)
+    assert queries.percentiles_from_histogram([], (0.5,)) == [None]
+
+
+async def test_large_windows_use_the_histogram(session, seeded, backend, monkeypatch) -> None:
+    monkeypatch.setattr(queries, "EXACT_PERCENTILE_MAX_ROWS", 3)
+    now = seeded["now"]
+    got = await queries.latency_percentiles(session, since=now - dt.timedelta(days=7), until=now)
+    # PostgreSQL switches to the histogram (within a bucket of exact); SQLite stays exact.
+    assert got["p50"] == pytest.approx(55.0, rel=0.01) and got["p95"] == pytest.approx(95.5, rel=0.01)
