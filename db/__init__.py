@@ -6,6 +6,7 @@ bot, the serving app and the operator tools can all share it.
 
 from db import jobs, queries
 from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
+from db._export import csv_safe, export_csv
 from db._engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
 from db._migrate import (
     MigrationError,
@@ -32,6 +33,8 @@ __all__ = [
     "Source",
     "check_migrations",
     "create_engine",
+    "csv_safe",
+    "export_csv",
     "current_revision",
     "head_revision",
     "jobs",

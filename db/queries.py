@@ -192,7 +192,7 @@ def _converter(name: str) -> Any:
     """Per-column conversion to plain values, decided once per export rather than per cell."""
     column = Check.__table__.c[name]
     if isinstance(column.type, UtcDateTime):
-        return lambda v: None if v is None else v.isoformat()
+        return lambda v: None if v is None else v.isoformat(timespec="microseconds")
     if name in ("status", "source"):
         return lambda v: None if v is None else v.value
     return None

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
+import codecs
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +21,6 @@ from fakewatch._db_cli import _first_line, database_url
 
 # Long values (pseudonyms, versions) are cut in tables; --json and exports keep them whole.
 _CELL_MAX = 24
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class OpsError(Exception):
@@ -98,20 +96,6 @@ def render_stats(st: dict[str, Any]) -> str:
         format_table(st["by_chat"], ["chat_id", "checks", "fake"]) if st["by_chat"] else "chats: none",
     ]
     return "\n".join(parts)
-
-
-def _csv_safe(value: Any) -> Any:
-    """Keep spreadsheets from running cell text as a formula (numbers stay numbers); one line per row."""
-    if not isinstance(value, str):
-        return value
-    if "\n" in value or "\r" in value:
-        value = " ".join(value.splitlines())
-    if value.startswith(_FORMULA_START):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -248,43 +232,27 @@ async def _feedback(args: argparse.Namespace, url: str, out: IO[str]) -> int:
     return 0
 
 
-# Columns whose text comes from outside (Telegram ids, error text): neutralised in CSV.
-_FREE_TEXT = ("file_unique_id", "error_message", "user_pseudonym", "model_name", "model_version", "error_code")
-
-
-async def csv_chunks(session: Any, flt: Any) -> AsyncIterator[str]:
-    """The export as CSV text, a batch at a time (the console streams these over HTTP)."""
-    from db import queries
-
-    columns = list(queries.EXPORT_COLUMNS)
-    guarded = [columns.index(c) for c in _FREE_TEXT]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    async for batch in queries.iter_check_batches(session, flt, columns=columns):
-        for row in batch:
-            for i in guarded:
-                row[i] = _csv_safe(row[i])
-        writer.writerows(batch)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
-
-
 async def write_export(
     session: Any, flt: Any, out: IO[str], *, fmt: str = "csv", with_result: bool = False
 ) -> int:
     """Stream matching checks to ``out`` as CSV or JSON lines; returns the row count."""
     from db import queries
+    from db._export import export_csv
 
-    n = 0
     if fmt == "csv":
-        async for chunk in csv_chunks(session, flt):
-            out.write(chunk)
-            n += chunk.count("\n")
-        return max(0, n - 1)  # minus the header (no field holds a newline: see _csv_safe)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        lines = 0
+
+        async def write(chunk: bytes) -> None:
+            nonlocal lines
+            text = decoder.decode(chunk)
+            lines += text.count("\n")
+            out.write(text)
+
+        await export_csv(session, flt, write)
+        out.write(decoder.decode(b"", final=True))
+        return max(0, lines - 1)  # minus the header; cells never hold a newline (csv_safe)
+    n = 0
     names = queries.EXPORT_COLUMNS + (("result",) if with_result else ())
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     async for batch in queries.iter_check_batches(session, flt, columns=names):

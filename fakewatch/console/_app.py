@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import queries
+from db._export import export_csv
 from db._models import utcnow
 from db.queries import CheckFilter, FilterError
 from fakewatch.console import _charts
@@ -191,14 +192,12 @@ async def checks_page(request: web.Request) -> web.Response:
     )
 
 
-async def export_csv(request: web.Request) -> web.StreamResponse:
+async def export_page(request: web.Request) -> web.StreamResponse:
     """The filtered log as CSV, streamed in batches (any size, flat memory)."""
     try:
         _, flt = _filters(request)
     except FilterError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    from fakewatch._ops_cli import csv_chunks
-
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -209,8 +208,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         response.headers.setdefault(name, value)
     await response.prepare(request)
     async with request.app[SESSIONS]() as s:
-        async for chunk in csv_chunks(s, flt):
-            await response.write(chunk.encode("utf-8"))
+        await export_csv(s, flt, response.write)
     await response.write_eof()
     return response
 
@@ -246,6 +244,6 @@ def create_console_app(session_factory: async_sessionmaker[AsyncSession], operat
     app.router.add_post("/logout", logout)
     app.router.add_get("/", dashboard)
     app.router.add_get("/checks", checks_page)
-    app.router.add_get("/export.csv", export_csv)
+    app.router.add_get("/export.csv", export_page)
     app.router.add_static("/static/", HERE / "static", follow_symlinks=False)
     return app
