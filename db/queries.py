@@ -255,6 +255,14 @@ EXACT_PERCENTILE_MAX_ROWS = 100_000
 LATENCY_BUCKETS_PER_E = 200
 
 
+def _latency_bucket() -> Any:
+    """floor(ln(ms) * LATENCY_BUCKETS_PER_E); NULL stays NULL (GREATEST would hide it)."""
+    return case(
+        (Check.latency_ms.is_(None), None),
+        else_=func.floor(func.ln(func.greatest(Check.latency_ms, 0.001)) * LATENCY_BUCKETS_PER_E),
+    )
+
+
 def percentiles_from_histogram(
     buckets: Sequence[tuple[int, int]], quantiles: Sequence[float], per_e: int = LATENCY_BUCKETS_PER_E
 ) -> list[float | None]:
@@ -296,7 +304,7 @@ async def latency_percentiles(
     keys = [f"p{round(q * 100):d}" for q in quantiles]
     if session.get_bind().dialect.name == "postgresql":
         # A log-scale histogram first: one hash aggregate, no sort, however wide the window.
-        bucket = func.floor(func.ln(func.greatest(Check.latency_ms, 0.001)) * LATENCY_BUCKETS_PER_E).label("b")
+        bucket = _latency_bucket().label("b")
         hist = [(int(b), int(c)) for b, c in (await session.execute(
             select(bucket, func.count()).where(*where).group_by(bucket).order_by(bucket)
         )).all()]  # fmt: skip
@@ -376,28 +384,33 @@ def _key(value: Any) -> str:
 
 async def _counts_postgres(session: AsyncSession, where: list[ColumnElement[bool]]) -> dict[str, Any]:
     """Every breakdown in one pass: GROUPING SETS over the (covering) created_at index."""
-    columns = list(_STAT_COLUMNS.values())
+    columns = list(_STAT_COLUMNS.values()) + [_latency_bucket().label("latency_bucket")]
     fakes = func.sum(case((Check.verdict == "fake", 1), else_=0))
     stmt = (
         select(func.grouping(*columns), *columns, func.count(), fakes)
         .where(*where)
         .group_by(func.grouping_sets(*columns))
     )
-    names = list(_STAT_COLUMNS)
+    names = list(_STAT_COLUMNS) + ["latency_histogram"]
     counts: dict[str, Any] = {name: {} for name in names}
     chats: list[tuple[int, int, int]] = []
+    histogram: list[tuple[int, int]] = []
     for bits, *values, n, fake in (await session.execute(stmt)).all():
         # GROUPING(...) has a 0 bit for the one column this row is grouped by (leftmost = high bit).
         index = next(i for i in range(len(names)) if not bits & (1 << (len(names) - 1 - i)))
-        value = values[index]
-        if names[index] == "by_chat":
+        name, value = names[index], values[index]
+        if name == "by_chat":
             if value is not None:
                 chats.append((int(value), int(n), int(fake or 0)))
+        elif name == "latency_histogram":
+            if value is not None:
+                histogram.append((int(value), int(n)))
         else:
-            counts[names[index]][_key(value)] = int(n)
-    for name in names:
+            counts[name][_key(value)] = int(n)
+    for name in _STAT_COLUMNS:
         counts[name] = dict(sorted(counts[name].items(), key=lambda kv: (-kv[1], kv[0])))
     counts["by_chat"] = chats
+    counts["latency_histogram"] = sorted(histogram)
     return counts
 
 
@@ -429,12 +442,17 @@ async def stats(
     else:
         counts = await _counts_portable(session, where)
     busiest = sorted(counts.pop("by_chat"), key=lambda c: (-c[1], c[0]))[: max(0, top_chats)]
+    histogram = counts.pop("latency_histogram", None)
+    if histogram is not None and sum(c for _, c in histogram) > EXACT_PERCENTILE_MAX_ROWS:
+        latency = dict(zip(("p50", "p95"), percentiles_from_histogram(histogram, (0.5, 0.95))))
+    else:
+        latency = await latency_percentiles(session, since=since, until=until)
     return Stats(
         since=since,
         until=until,
         total=sum(counts["by_verdict"].values()),
         by_chat=[{"chat_id": c, "checks": n, "fake": f} for c, n, f in busiest],
-        latency_ms=await latency_percentiles(session, since=since, until=until),
+        latency_ms=latency,
         feedback=await feedback_summary(session, since=since, until=until),
         **counts,
     )

@@ -124,3 +124,12 @@ async def test_large_windows_use_the_histogram(session, seeded, backend, monkeyp
     got = await queries.latency_percentiles(session, since=now - dt.timedelta(days=7), until=now)
     # PostgreSQL switches to the histogram (within a bucket of exact); SQLite stays exact.
     assert got["p50"] == pytest.approx(55.0, rel=0.01) and got["p95"] == pytest.approx(95.5, rel=0.01)
+
+
+async def test_stats_takes_percentiles_from_its_own_pass_on_wide_windows(session, seeded, monkeypatch) -> None:
+    monkeypatch.setattr(queries, "EXACT_PERCENTILE_MAX_ROWS", 3)
+    now = seeded["now"]
+    st = await queries.stats(session, since=now - dt.timedelta(days=7), until=now)
+    assert st.total == 10
+    assert st.latency_ms["p50"] == pytest.approx(55.0, rel=0.01)
+    assert st.latency_ms["p95"] == pytest.approx(95.5, rel=0.01)
