@@ -181,8 +181,11 @@ async def cmd_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def cmd_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/history: the caller's last checks (looked up by pseudonym)."""
     rt = runtime(context)
-    user = update.effective_user
+    user, chat = update.effective_user, update.effective_chat
     assert user is not None and update.effective_message is not None
+    if chat is not None and chat.type != ChatType.PRIVATE:  # a history is nobody else's business
+        await update.effective_message.reply_text(R.HISTORY_PRIVATE_ONLY)
+        return
     async with rt.sessions() as s:
         rows = await jobs.recent_checks(s, rt.pseudonym(user.id), limit=HISTORY_LIMIT)
     await update.effective_message.reply_text(R.history_text(rows), parse_mode=ParseMode.HTML)

@@ -169,6 +169,9 @@ async def test_check_command_as_reply_in_a_group(harness: Harness, face_photo: b
         harness.telegram.push_message(group, member, text="/check",
                                                   entities=[{"type": "bot_command", "offset": 0, "length": 6}])  # fmt: skip
         await harness.telegram.wait_for(lambda c: "Reply to a photo or video with /check" in text_of(c))
+        harness.telegram.push_message(group, member, text="/history",
+                                      entities=[{"type": "bot_command", "offset": 0, "length": 8}])  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "Your history is private" in text_of(c))
 
 
 async def test_commands_history_and_operator_only(harness: Harness, face_photo: bytes) -> None:
