@@ -204,7 +204,8 @@ class Worker:
                     result = await self.rt.client.check(data, annotate=True)
                 except ServiceUnavailable as exc:
                     _LOGGER.warning("serving unavailable for check %s: %s", job.id, exc)
-                    await self._postpone(job, JobError.UNAVAILABLE, notify=True, floor_s=None)
+                    floor = getattr(exc, "retry_after_s", None)  # Retry-After / open breaker
+                    await self._postpone(job, JobError.UNAVAILABLE, notify=True, floor_s=floor)
                     return
                 except ServingError as exc:
                     await self._give_up(job, JobError.INTERNAL, str(exc)[:500], R.INTERNAL_ERROR)
@@ -255,10 +256,10 @@ class Worker:
         """Back to the queue with exponential backoff; the user hears about it once."""
         opts = self.rt.options
         delay = min(opts.retry_max_s, opts.retry_base_s * 2 ** max(0, job.attempts - 1))
-        if floor_s:
-            delay = max(delay, floor_s)
+        if floor_s:  # the server's Retry-After (or the open breaker), within our own cap
+            delay = max(delay, min(float(floor_s), opts.retry_max_s))
         if notify and job.attempts == 1 and not (job.payload or {}).get("silent"):
-            await self._send_text(job, R.QUEUED_SERVICE_DOWN, feedback=False)
+            await self._send_text(job, R.QUEUED_SERVICE_DOWN)
         async with self.rt.sessions() as s:
             await jobs.retry_later(s, job.id, error_code=str(code), delay_s=delay)
 
@@ -399,7 +400,7 @@ class Worker:
             return
         await self._send(int(job.chat_id), _reply_to(job), R.verdict_text(result), markup=markup, photo=photo)
 
-    async def _send_text(self, job: db.Check, text: str, *, feedback: bool = False) -> None:
+    async def _send_text(self, job: db.Check, text: str) -> None:
         if job.chat_id:
             await self._send(int(job.chat_id), _reply_to(job), text, markup=None, photo=None)
 
