@@ -34,6 +34,8 @@ class DataSection(_Strict):
     balance: Literal["sampler", "pos_weight", "none"] = "sampler"
     source_temperature: float = 0.5  # source weights ∝ size**t: 1 = as is, 0 = equal per source
     workers: int = 1  # DataLoader processes (the machine has 2 cores)
+    val_during_training: int = 0  # >0: per-epoch early stopping on this many val items (fixed,
+    # stratified); calibration and reports always use the whole validation split
 
 
 class AugmentSection(_Strict):
@@ -65,7 +67,11 @@ class EarlyStopSection(_Strict):
 
 
 class VideoSection(_Strict):
-    sequence_length: int = 16
+    sequence_length: int = 16  # the card's window: the engine cuts longer tracks into these
+    clip_length: int = 8  # frames per training clip (the LSTM mean-pools, so lengths transfer)
+    max_train_clips: int = 300
+    max_val_clips: int = 160
+    image_model: Path | None = None  # image CNN checkpoint for choosing fusion on validation clips
     pseudo_clips_per_crop: float = 0.15  # pseudo-clips per still crop (sampled)
     clips_from_sequences: bool = True  # also clips from consecutive MesoNet frames of one video
     encoder_from: Path | None = None  # stage-2: a stage-1 run directory whose encoder is reused

@@ -99,13 +99,16 @@ class Task:
     card_fields: dict[str, Any]
     pos_weight: float | None = None
     extra_training: dict[str, Any] = field(default_factory=dict)
+    epoch_val_loader: Any = None  # a fixed subsample for per-epoch early stopping (None: val_loader)
+    epoch_val_indices: list[int] | None = None  # which val items that subsample holds
+    post_calibrate: Callable[..., dict[str, Any]] | None = None  # video: fusion + fused bands
 
 
-def _evaluate(task: Task, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate(task: Task, device: torch.device, loader: Any = None) -> tuple[np.ndarray, np.ndarray]:
     task.model.eval()
     logits, labels = [], []
     with torch.inference_mode():
-        for batch in task.val_loader:
+        for batch in loader if loader is not None else task.val_loader:
             out, y = task.forward(task.model, batch, device)
             logits.append(out.float().cpu().numpy())
             labels.append(y.cpu().numpy())
@@ -167,6 +170,11 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
         generator = torch.Generator().manual_seed(config.seed)
         train_loader = DataLoader(train_ds, batch_size=bs, shuffle=True, drop_last=True, generator=generator, **loader_args)
     val_loader = DataLoader(val_ds, batch_size=bs * 2, shuffle=False, num_workers=data.workers)
+    epoch_val_loader = None
+    if data.val_during_training and data.val_during_training < len(val_rows):
+        keep = stratified_subset(val_rows, data.val_during_training, config.seed)
+        epoch_val_loader = DataLoader(torch.utils.data.Subset(val_ds, keep), batch_size=bs * 2, shuffle=False,
+                                      num_workers=data.workers)
     pos_weight = None
     if data.balance == "pos_weight":
         n_fake = int(train_ds.labels.sum())
@@ -203,7 +211,27 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
         sequence_length=config.video.sequence_length if config.stage == "video_encoder" else None,
     )
     extra = {"train_crops": len(train_rows), "val_crops": len(val_rows)}
-    return Task(model, train_loader, val_loader, forward, meta, card_fields, pos_weight, extra)
+    task = Task(model, train_loader, val_loader, forward, meta, card_fields, pos_weight, extra, epoch_val_loader)
+    task.epoch_val_indices = keep if epoch_val_loader is not None else None
+    if config.stage == "video_encoder" and epoch_val_loader is not None:
+        # stage 1 is an intermediate (the shipped video card is measured in stage 2): its final
+        # report uses the same fixed subsample, which saves a full ResNeXt pass on a slow CPU
+        task.val_loader, task.val_meta = epoch_val_loader, [meta[i] for i in keep]
+        task.extra_training["stage1_report_on_val_subsample"] = len(keep)
+    return task
+
+
+def stratified_subset(rows: list[dict[str, str]], n: int, seed: int) -> list[int]:
+    """About ``n`` indices with every (source, label) cell kept in proportion (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    cells: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        cells.setdefault((r["source"], r["label"]), []).append(i)
+    keep: list[int] = []
+    for idx in cells.values():
+        take = max(1, round(n * len(idx) / len(rows)))
+        keep += sorted(rng.choice(idx, size=min(take, len(idx)), replace=False).tolist())
+    return sorted(keep)
 
 
 def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool = False) -> dict[str, Any]:
@@ -274,14 +302,14 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
             scaler.update()
             scheduler.step()
             step += 1
-            losses.append(float(loss))
-            if step % 20 == 0:
+            losses.append(float(loss.detach()))
+            if step % 10 == 0:
                 log.info("epoch %d step %d loss %.4f lr %.2e (%.2fs/step)", epoch, step, np.mean(losses[-20:]),
                          optimizer.param_groups[0]["lr"], (time.time() - t0) / len(losses))
             if elapsed_before + time.time() - started > time_limit:
                 out_of_time = True
                 break
-        val_logits, val_labels = _evaluate(task, device)
+        val_logits, val_labels = _evaluate(task, device, task.epoch_val_loader)
         val_probs = sigmoid(val_logits)
         metrics = binary_metrics(val_labels, val_probs)
         improved = stopper.step(metrics["auc"])
@@ -372,34 +400,42 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
         "argv": " ".join(shlex.quote(a) for a in sys.argv),
     }
     args = dict(config.model.args)
+    thresholds, fusion = cal["thresholds"], {}
+    if task.post_calibrate is not None:
+        post = task.post_calibrate(cal, logits, labels)
+        fusion = post.get("fusion", {})
+        thresholds = post.get("thresholds", thresholds)
+        metrics.update(post.get("metrics", {}))
     card = ModelCard(
         name=config.export.name, version=config.export.version, architecture=config.model.architecture,
-        arch_args=args, temperature=cal["temperature"], thresholds=cal["thresholds"], trained=True,
-        training=training, metrics=metrics, **task.card_fields,
-        fusion=task.extra_training.get("fusion", {}),
+        arch_args=args, temperature=cal["temperature"], thresholds=thresholds, trained=True,
+        training=training, metrics=metrics, fusion=fusion, **task.card_fields,
     )
     ckpt_dir = save_checkpoint(model, card, run_dir / "checkpoint", half=False)
     exported = None
     if config.export.directory is not None:
         exported = save_checkpoint(model, card, config.export.directory, half=config.export.half)
         if config.export.half:
-            exported = _keep_fp16_if_lossless(model, card, config.export.directory, task, labels, probs)
+            exported = _keep_fp16_if_lossless(model, card, config.export.directory, task)
     summary = {"run_dir": str(run_dir), "checkpoint": str(ckpt_dir), "exported": str(exported) if exported else None,
                "metrics": metrics, "train_seconds": round(train_seconds, 1), "stopped_by": stop_reason}
     write_json(run_dir / "summary.json", summary)
     return summary
 
 
-def _keep_fp16_if_lossless(model, card, directory: Path, task: Task, labels, probs32) -> Path:
+def _keep_fp16_if_lossless(model, card, directory: Path, task: Task) -> Path:
     """fp16 weights only when validation probabilities barely move; else re-save as fp32."""
     from serving.models import load_checkpoint, save_checkpoint
 
     half = load_checkpoint(directory).model
-    task.model = half
-    logits16, _ = _evaluate(task, torch.device("cpu"))
+    loader = task.epoch_val_loader or task.val_loader
     task.model = model
-    probs16 = sigmoid(logits16 / card.temperature)
-    drift = float(np.max(np.abs(probs16 - probs32))) if len(probs16) else 0.0
+    logits32, _ = _evaluate(task, torch.device("cpu"), loader)
+    task.model = half
+    logits16, _ = _evaluate(task, torch.device("cpu"), loader)
+    task.model = model
+    drift = float(np.max(np.abs(sigmoid(logits16 / card.temperature) - sigmoid(logits32 / card.temperature)))) \
+        if len(logits16) else 0.0
     if drift > 0.01:
         log.warning("fp16 changes validation probabilities by %.4f: saving fp32", drift)
         return save_checkpoint(model, card, directory, half=False)

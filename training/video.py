@@ -128,7 +128,7 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     model.frame_head.requires_grad_(False)
     model.encoder.eval()
 
-    length = config.video.sequence_length
+    length = config.video.clip_length
     data = config.data
     sources = [s for s in data.sources if s != VIDEO_SOURCE]
     train_rows = load_rows(data.cache_dir, "train", sources, data.limit)
@@ -137,10 +137,17 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     video_specs = video_track_specs(all_rows, length)
     split_specs = {
         "train": plan_clips(train_rows, per_crop=config.video.pseudo_clips_per_crop, seed=config.seed,
-                            sequences=config.video.clips_from_sequences) + video_specs,
+                            sequences=config.video.clips_from_sequences),
         "val": plan_clips(val_rows, per_crop=config.video.pseudo_clips_per_crop, seed=config.seed + 1,
                           sequences=config.video.clips_from_sequences),
     }
+    rng = np.random.default_rng(config.seed)
+    for split, cap in (("train", config.video.max_train_clips), ("val", config.video.max_val_clips)):
+        pseudo = split_specs[split]
+        if len(pseudo) > cap:
+            keep = sorted(rng.choice(len(pseudo), size=cap, replace=False).tolist())
+            split_specs[split] = [pseudo[i] for i in keep]
+    split_specs["train"] += video_specs
     if not split_specs["train"] or not split_specs["val"]:
         raise RuntimeError("no clips to train/validate the LSTM on; run prepare-data and check data.sources")
     run_dir = Path(config.run_dir)
@@ -172,7 +179,7 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
         return track, labels.to(dev)
 
     meta = [{"source": s.source, "group": s.group, "kind": s.kind, "video": s.video} for s in split_specs["val"]]
-    card_fields = dict(task="video", input_size=data.input_size, sequence_length=length,
+    card_fields = dict(task="video", input_size=data.input_size, sequence_length=config.video.sequence_length,
                        mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
     extra: dict[str, Any] = {
         "stage1": str(ckpt_dir),
@@ -185,6 +192,50 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
                "windows of the 6 shared videos' face tracks, encoder frozen",
     }
     task = Task(model, train_loader, val_loader, forward, meta, card_fields, None, extra)
-    task.val_specs = split_specs["val"]  # type: ignore[attr-defined]
-    task.video_specs = video_specs  # type: ignore[attr-defined]
+    task.post_calibrate = lambda cal, logits, labels: choose_fusion(config, split_specs["val"], cal, logits, labels)
     return task
+
+
+def image_probs_for_clips(image_dir: Path, specs: list[ClipSpec], cache_dir: Path, length: int,
+                          size: int) -> np.ndarray:
+    """The image CNN's calibrated mean probability over each clip's frames (what the engine fuses)."""
+    from serving.models import load_checkpoint, preprocess
+
+    ckpt = load_checkpoint(image_dir)
+    out = []
+    with torch.inference_mode():
+        for spec in specs:
+            clip = _render(spec, cache_dir, length, size)
+            logits = ckpt.model(preprocess(clip, ckpt.card)).float().numpy()
+            out.append(float(np.mean(ckpt.card.calibrate(logits))))
+    return np.array(out)
+
+
+def choose_fusion(config: TrainConfig, specs: list[ClipSpec], cal: dict, logits: np.ndarray,
+                  labels: np.ndarray) -> dict[str, Any]:
+    """``fusion.video_weight`` maximising validation AUC of the fused score (ties: lower log loss),
+    and the bands of that fused score: the engine compares the fused probability to the video card."""
+    from training.calibration import band_thresholds
+    from training.metrics import binary_metrics, sigmoid
+
+    lstm_p = sigmoid(np.asarray(logits) / cal["temperature"])
+    if config.video.image_model is None or not (Path(config.video.image_model) / "model_card.json").exists():
+        return {"fusion": {"video_weight": 1.0, "chosen_on": "no image model given: LSTM alone"}}
+    image_p = image_probs_for_clips(Path(config.video.image_model), specs, config.data.cache_dir,
+                                    config.video.clip_length, 160)
+    table = {}
+    for w in np.round(np.linspace(0, 1, 11), 2):
+        fused = w * lstm_p + (1 - w) * image_p
+        m = binary_metrics(labels, fused)
+        table[f"{w:.1f}"] = {"auc": m["auc"], "log_loss": m["log_loss"]}
+    best_key = max(table, key=lambda w: (round(table[w]["auc"], 3), -table[w]["log_loss"]))
+    best = float(best_key)
+    fused = best * lstm_p + (1 - best) * image_p
+    bands = band_thresholds(fused, labels, target_precision=config.export.target_precision)
+    return {
+        "fusion": {"video_weight": best, "chosen_on": "validation pseudo-clips, max AUC of the fused score",
+                   "table": table},
+        "thresholds": {"real_below": bands["real_below"], "fake_at_or_above": bands["fake_at_or_above"]},
+        "metrics": {"fused_validation": binary_metrics(labels, fused), "lstm_alone": binary_metrics(labels, lstm_p),
+                    "image_cnn_alone": binary_metrics(labels, image_p), "threshold_rule": bands["rule"] + " (fused score)"},
+    }
