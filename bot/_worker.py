@@ -77,7 +77,7 @@ class Worker:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: dict[int, asyncio.Task[Any]] = {}
-        self._file_locks: dict[str, asyncio.Lock] = {}
+        self._file_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._versions: set[str] = set()
         self._versions_at = float("-inf")
         self._seen_versions: set[str] = set()
@@ -151,9 +151,12 @@ class Worker:
                 await self.process(job)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a bug: fail this job, keep the worker alive
+            except Exception as exc:  # a bug or the database gone: keep the worker alive
                 _LOGGER.exception("check %s failed unexpectedly", job.id)
-                await self._give_up(job, JobError.INTERNAL, f"{type(exc).__name__}", R.INTERNAL_ERROR)
+                try:
+                    await self._give_up(job, JobError.INTERNAL, type(exc).__name__, R.INTERNAL_ERROR)
+                except Exception:  # the lease runs out and the job is taken over later
+                    _LOGGER.exception("could not record the failure of check %s", job.id)
             finally:
                 self._inflight.pop(job.id, None)
 
@@ -172,8 +175,8 @@ class Worker:
                 job, JobError.TOO_LARGE, f"{job.file_size} bytes", R.too_large(job.file_size, limit)
             )
             return
-        lock = self._file_locks.setdefault(job.file_unique_id or f"job-{job.id}", asyncio.Lock())
-        async with lock:  # the same file twice in a row: the second one hits the cache
+        async with self._file_lock(job.file_unique_id or f"job-{job.id}"):
+            # the same file twice in a row: the second one waits and hits the cache
             cached = await self._cached(job)
             if cached is not None:
                 result = dict(cached.result or {})
@@ -299,6 +302,22 @@ class Worker:
         )
 
     # --- helpers -------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _file_lock(self, key: str) -> AsyncIterator[None]:
+        """One check per file at a time; the lock is dropped when nobody holds or waits for it."""
+        entry = self._file_locks.get(key)
+        if entry is None:
+            entry = self._file_locks[key] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._file_locks.pop(key, None)
+
     async def _cached(self, job: db.Check) -> db.Check | None:
         if not job.file_unique_id:
             return None

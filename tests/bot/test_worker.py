@@ -15,13 +15,13 @@ import db
 from conftest import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
-from bot import model_versions_in
+from bot import model_versions_in, runtime
 
 NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
 
 
 async def test_same_file_forwarded_twice_is_inferred_once(harness: Harness, face_photo: bytes) -> None:
-    async with harness.bot():
+    async with harness.bot() as app:
         _, first = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-viral")
         await harness.reply_to(ALICE_CHAT["id"], first["message_id"])
         bob = user(102, "Bob")
@@ -29,6 +29,8 @@ async def test_same_file_forwarded_twice_is_inferred_once(harness: Harness, face
         _, second = harness.send_media(bob_chat, bob, face_photo, "photo", unique_id="U-viral")
         answer = await harness.reply_to(102, second["message_id"])
         rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
+        worker = runtime(app).worker
+    assert worker.inferences == 1 and worker._file_locks == {}  # per-file locks do not pile up
     assert harness.serving.calls == 1  # the second answer came from the stored result
     assert rows[1].timings_ms == {"cached": 0.0}
     assert rows[1].verdict == rows[0].verdict and rows[1].sha256 == rows[0].sha256
