@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from serving.constants import ErrorCode
+from serving.constants import DEFAULT_FRAMES_PER_VIDEO, ErrorCode
 from serving.intake._errors import IntakeError
 from serving.intake._image import allowed_formats, decode_animation, decode_image, is_animation, open_image
 from serving.intake._limits import THREAD_GRACE_S, Deadline, IntakeLimits
@@ -17,7 +17,9 @@ from serving.intake._sniff import IMAGE_FAMILIES, sniff
 from serving.intake._video import load_video
 
 
-def load_media(source: bytes | Path, *, limits: IntakeLimits, n_frames: int = 32) -> Media:
+def load_media(
+    source: bytes | Path, *, limits: IntakeLimits, n_frames: int = DEFAULT_FRAMES_PER_VIDEO
+) -> Media:
     """Decode and validate one upload; raises ``IntakeError`` and nothing else, never hangs.
 
     The work runs in a daemon thread that we wait for with a timeout: the decode loops check the
