@@ -114,6 +114,40 @@ async def _level(url: str, payloads: list[tuple[str, bytes]], concurrency: int, 
     }
 
 
+async def _model_level(concurrency: int, total: int, crop_size: int) -> dict[str, Any]:
+    """The image CNN alone (ImageModel handle, one face crop per call): what batching buys the
+    model stage, separated from decoding and face detection."""
+    import numpy as np
+    from ray import serve
+
+    handle = serve.get_deployment_handle("ImageModel", app_name="fakewatch")
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (1, crop_size, crop_size, 3), dtype=np.uint8) for _ in range(8)]
+    latencies: list[float] = []
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < total:
+            i = next_index
+            next_index += 1
+            start = time.perf_counter()
+            await handle.score.remote(crops[i % len(crops)])
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - start
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "wall_s": round(wall, 2),
+        "crops_per_s": round(total / wall, 2),
+        "p50_ms": _pct(latencies, 50),
+        "p95_ms": _pct(latencies, 95),
+    }
+
+
 def _batch_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     batches = after["batches"] - before["batches"]
     requests = after["requests"] - before["requests"]
@@ -211,6 +245,14 @@ def main(argv: list[str] | None = None) -> int:
             serve.run(build_app(_app_args(opts, mode == "on", ckpts)), name="fakewatch", route_prefix="/")
             models = _get_json(url + "/v1/models")
             deploy_s = round(time.perf_counter() - started, 1)
+            if "image" in opts.kinds:
+                crop_size = max(models["image"]["input_size"], models["video"]["input_size"])
+                asyncio.run(_model_level(2, 4, crop_size))  # warm-up
+                for c in opts.concurrency:
+                    row = asyncio.run(_model_level(c, max(32, 4 * c), crop_size))
+                    row.update(kind="image_model_only", batching=mode)
+                    report["results"].append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
             for kind in opts.kinds:
                 payloads = _payloads(kind)
                 # Warm-up: first calls load weights / allocate; not measured.
@@ -245,6 +287,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     on, off = pick("image", "on", 16), pick("image", "off", 16)
     if on and off and off["checks_per_s"]:
         out["image_speedup_batching_at_16"] = round(on["checks_per_s"] / off["checks_per_s"], 2)
+    on, off = pick("image_model_only", "on", 16), pick("image_model_only", "off", 16)
+    if on and off and off["crops_per_s"]:
+        out["image_model_only_speedup_batching_at_16"] = round(on["crops_per_s"] / off["crops_per_s"], 2)
     for kind in ("image", "video"):
         for mode in ("on", "off"):
             r = pick(kind, mode, 64)

@@ -53,8 +53,10 @@ class AppArgs(BaseModel):
     # Import path of the engine class every replica builds (the stage methods of DEVELOPERS.md).
     engine: str = "serving.engine:Engine"
 
+    # Defaults fit a 2-CPU laptop (Ray's CPUs are logical: 0.1 + 3 × 0.5 = 1.6); raise them on
+    # bigger machines, or a replica that asks for more than the cluster has stays pending.
     ingress: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.1))
-    prep: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=1.0))
+    prep: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.5))
     prep_threads: int = 2  # decode/face-detection threads per MediaPrep replica
     image: ModelArgs = Field(default_factory=lambda: ModelArgs(num_cpus=0.5))
     video: ModelArgs = Field(default_factory=lambda: ModelArgs(num_cpus=0.5))

@@ -204,8 +204,11 @@ class CheckFlow:
             self._score_tracks(tracks) if tracks else _done([]),
         )
         models_ms = (time.perf_counter() - models_start) * 1000
-        assemble = functools.partial(self.engine.assemble, timings_ms={"models": models_ms})
-        result: CheckResult = await self._cpu(assemble, prepared, np.asarray(image_probs), list(track_scores))
+        # Inline, not in the pool: assembling is milliseconds of numpy, and queueing it behind
+        # other requests' decodes would hold every answer until the whole backlog is decoded.
+        result: CheckResult = self.engine.assemble(
+            prepared, np.asarray(image_probs), list(track_scores), timings_ms={"models": models_ms}
+        )
 
         jpeg = None
         if annotate and result.verdict is not Verdict.INVALID:

@@ -67,8 +67,9 @@ def test_fakewatch_serve_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> N
         port = s.getsockname()[1]
     env = {**os.environ, "FAKEWATCH_IMAGE_MODEL": str(image_dir), "FAKEWATCH_VIDEO_MODEL": str(video_dir),
            "FAKEWATCH_DEVICE": "cpu", "FAKEWATCH_RAY_ADDRESS": "", "RAY_ADDRESS": ""}
+    # The defaults must fit a 2-CPU machine (a replica asking for more would stay pending).
     cmd = [sys.executable, "-m", "fakewatch.cli", "serve", "--port", str(port), "--num-cpus", "2",
-           "--set", "image.num_cpus=0.3", "--set", "video.num_cpus=0.3", "--set", "prep.num_cpus=0.3"]
+           "--set", "settings.frames_per_video=4"]
     proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
