@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 import db
-from conftest import FAST, Harness
+from _bot_harness import FAST, Harness
 from db import jobs
 
 from bot import BotConfigError, build_application, purge_now, runtime

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import db
-from conftest import ALICE, ALICE_CHAT, OPERATOR_ID, SECRET, Harness, text_of
+from _bot_harness import ALICE, ALICE_CHAT, OPERATOR_ID, SECRET, Harness, text_of
 from fake_telegram import group_chat, private_chat, user
 
 from bot import pseudonym

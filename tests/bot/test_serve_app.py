@@ -14,12 +14,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 import db
-from conftest import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
+from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from engine_http import EngineHTTP
 from fake_telegram import FakeTelegram
 

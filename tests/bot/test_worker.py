@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import db
-from conftest import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
+from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
 from bot import model_versions_in, runtime
