@@ -254,3 +254,38 @@ async def test_animation_and_video_note_are_checked_once_each(harness: Harness, 
         rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
     assert [r.payload["attachment"] for r in rows] == ["animation", "video_note"]
     assert all(r.media_kind == "video" for r in rows)
+
+
+async def test_bad_input_gets_clear_answers(harness: Harness) -> None:
+    group = group_chat(-100888)
+    admin = user(601, "Admin")
+    harness.telegram.set_member(group["id"], admin["id"], "administrator")
+
+    def command(text: str, chat: dict, who: dict) -> None:
+        harness.telegram.push_message(chat, who, text=text,
+                                      entities=[{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}])  # fmt: skip
+
+    async with harness.bot():
+        harness.telegram.push_message(ALICE_CHAT, ALICE, sticker={
+            "file_id": "st", "file_unique_id": "stu", "type": "regular", "width": 1, "height": 1,
+            "is_animated": False, "is_video": False})  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "Please send a photo or a video" in text_of(c))
+        command("/autocheck maybe", group, admin)
+        await harness.telegram.wait_for(lambda c: "Usage: /autocheck on" in text_of(c))
+        command("/threshold", group, admin)
+        await harness.telegram.wait_for(lambda c: "Usage: /threshold uncertain" in text_of(c))
+        command("/autocheck on", ALICE_CHAT, ALICE)
+        await harness.telegram.wait_for(lambda c: "only in groups" in text_of(c))
+        command("/settings", group, admin)
+        await harness.telegram.wait_for(lambda c: "Auto-check: off" in text_of(c))
+        command("/settings", ALICE_CHAT, ALICE)
+        await harness.telegram.wait_for(lambda c: "Private chat: every photo" in text_of(c))
+        harness.telegram.push_callback(ALICE, {"message_id": 1, "date": 1, "chat": ALICE_CHAT}, "fb:999999:1")
+        harness.telegram.push_callback(ALICE, {"message_id": 1, "date": 1, "chat": ALICE_CHAT}, "fb:nonsense")
+        answers = await harness.telegram.wait_for("answerCallbackQuery", count=2)
+        harness.telegram.push_message(ALICE_CHAT, ALICE, text="/check",
+                                      entities=[{"type": "bot_command", "offset": 0, "length": 6}])  # fmt: skip
+        await harness.telegram.wait_for(lambda c: "Reply to a photo or video with /check" in text_of(c))
+    assert answers[0].params.get("text") == "This check is no longer stored."
+    assert answers[1].params.get("text") is None  # answered, silently
+    assert await harness.checks() == []
