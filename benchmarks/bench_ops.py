@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import io
 import json
+import os
 import statistics
 import sys
 import time
@@ -109,7 +110,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if not reuse:
         await _admin(args.pg_url, f'CREATE DATABASE "{name}"')
     url = make_url(args.pg_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    report: dict[str, Any] = {"rows": args.rows, "database": name}
+    report: dict[str, Any] = {"rows": args.rows, "database": name, "cpus": os.cpu_count(),
+                              "loadavg_before": [round(x, 1) for x in os.getloadavg()]}  # fmt: skip
     try:
         await db.upgrade(url)
         engine = db.create_engine(url)
@@ -178,6 +180,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 lambda: in_session(lambda s: jobs.purge_older_than(s, 85)), 1
             )
         report["timings"] = timings
+        report["loadavg_after"] = [round(x, 1) for x in os.getloadavg()]
         slowest = max(timings, key=lambda k: timings[k]["median_ms"])
         report["slowest"] = {"query": slowest, "median_ms": timings[slowest]["median_ms"]}
         report["all_under_1s"] = all(t["median_ms"] < 1000 for t in timings.values())
@@ -217,6 +220,7 @@ async def _found(coro: Awaitable[Any]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its JSON report (progress lines go to stderr)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/")

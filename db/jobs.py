@@ -17,7 +17,7 @@ from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db._constants import THRESHOLDS, CheckStatus, Source
+from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
 from db._models import ChatSettings, Check, Feedback, ProcessedUpdate, utcnow
 
 
@@ -244,7 +244,7 @@ async def get_chat_settings(session: AsyncSession, chat_id: int) -> ChatSettings
     now = utcnow()
     await session.execute(
         _insert(session, ChatSettings)
-        .values(chat_id=chat_id, autocheck=False, threshold=THRESHOLDS[0], added_at=now, updated_at=now)
+        .values(chat_id=chat_id, autocheck=False, threshold=DEFAULT_THRESHOLD, added_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["chat_id"])
     )  # fmt: skip
     settings = (
