@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 AlbumKey = tuple[int, str]  # (chat_id, media_group_id): media_group_id is unique per chat only
+#: Answered albums are remembered this long (so late duplicates cannot answer twice), then dropped.
+FORGET_AFTER_S = 3600.0
 
 
 @dataclass
@@ -43,6 +45,7 @@ class AlbumDebouncer:
 
     def add_item(self, key: AlbumKey, message_id: int, check_id: object) -> None:
         """A new album item: (re)start the quiet timer."""
+        self._prune()
         album = self._albums.get(key)
         now = self._clock()
         if album is None:
@@ -72,12 +75,18 @@ class AlbumDebouncer:
     def claim_reply(self, key: AlbumKey) -> bool:
         """True exactly once per album: whoever gets True sends the combined reply."""
         album = self._albums.get(key)
-        if album is None:
-            album = self._albums[key] = _Album(last_item=float("-inf"), reply_to=0)
+        if album is None:  # an album from before a restart
+            album = self._albums[key] = _Album(last_item=self._clock() - self.debounce_s, reply_to=0)
         if album.replied:
             return False
         album.replied = True
         return True
+
+    def _prune(self) -> None:
+        """Bound memory: drop answered albums whose last item is long past."""
+        cutoff = self._clock() - FORGET_AFTER_S
+        for key in [k for k, a in self._albums.items() if a.replied and a.last_item < cutoff]:
+            self.forget(key)
 
     def forget(self, key: AlbumKey) -> None:
         album = self._albums.pop(key, None)

@@ -65,7 +65,10 @@ class Runtime:
         return hit[0]
 
     def remember_admin(self, chat_id: int, user_id: int, is_admin: bool) -> None:
-        self._admins[(chat_id, user_id)] = (is_admin, time.monotonic())
+        now = time.monotonic()
+        if len(self._admins) > 10_000:  # bound memory: expired answers are worthless anyway
+            self._admins = {k: v for k, v in self._admins.items() if now - v[1] <= ADMIN_CACHE_S}
+        self._admins[(chat_id, user_id)] = (is_admin, now)
 
 
 def runtime(context: ContextTypes.DEFAULT_TYPE | Any) -> Runtime:

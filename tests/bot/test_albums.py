@@ -37,3 +37,21 @@ def test_unknown_album_counts_as_complete_after_restart() -> None:
     assert albums.is_complete((1, "x"))
     assert albums.reply_to((1, "x")) is None
     assert albums.claim_reply((1, "x")) and not albums.claim_reply((1, "x"))
+
+
+async def test_answered_albums_are_forgotten_after_an_hour() -> None:
+    now = [0.0]
+
+    async def on_quiet(key: tuple[int, str]) -> None:
+        pass
+
+    albums = AlbumDebouncer(0.01, on_quiet, clock=lambda: now[0])
+    albums.add_item((1, "a"), 1, 1)
+    assert albums.claim_reply((1, "a"))
+    now[0] = 1800.0
+    albums.add_item((1, "b"), 2, 2)
+    assert not albums.claim_reply((1, "a"))  # still remembered: no second answer
+    now[0] = 4000.0
+    albums.add_item((1, "c"), 3, 3)
+    assert (1, "a") not in albums._albums and (1, "b") in albums._albums  # "b" was never answered
+    albums.close()
