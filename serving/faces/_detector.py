@@ -12,6 +12,7 @@ that the HOG window sees no face outline; replicating the border gives it that c
 
 from __future__ import annotations
 
+import queue
 import threading
 import warnings
 from dataclasses import dataclass
@@ -123,10 +124,20 @@ class _DlibDetector:
         self.max_side = int(max_side)
         self.min_face_px = int(min_face_px)
         # dlib detectors are not safe to share between threads ("make a copy for each
-        # thread", dlib's object_detector docs; sharing one segfaulted here), so each
-        # thread gets its own, built lazily.
-        self._local = threading.local()
-        self._dlib_detector()  # load now: fail at construction, not on the first request
+        # thread", dlib's object_detector docs; sharing one segfaulted here), and building
+        # one costs 0.3-4 s (it deserialises the model), so they are pooled: a thread takes
+        # an idle one or builds one, and gives it back when done.
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._idle.put(self._new_dlib_detector())  # fail at construction, not on a request
+
+    def warm(self, copies: int = 2) -> None:
+        """Build up to ``copies`` pooled dlib detectors now (one per detection thread), so the
+        first requests do not pay for it."""
+        built = []
+        while self._idle.qsize() + len(built) < copies:
+            built.append(self._new_dlib_detector())
+        for detector in built:
+            self._idle.put(detector)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_side={self.max_side}, min_face_px={self.min_face_px})"
@@ -134,16 +145,17 @@ class _DlibDetector:
     def _new_dlib_detector(self) -> Any:
         raise NotImplementedError
 
-    def _dlib_detector(self) -> Any:
-        detector = getattr(self._local, "detector", None)
-        if detector is None:
-            with _load_lock:
-                detector = self._local.detector = self._new_dlib_detector()
-        return detector
-
     def _run(self, rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int]]:
         """dlib boxes as (x1, y1, x2, y2) in ``rgb`` pixels (what face_locations computes)."""
-        rects = self._dlib_detector()(rgb, upsample)
+        try:
+            detector = self._idle.get_nowait()
+        except queue.Empty:
+            with _load_lock:
+                detector = self._new_dlib_detector()
+        try:
+            rects = detector(rgb, upsample)
+        finally:
+            self._idle.put(detector)
         out = []
         for rect in rects:
             rect = getattr(rect, "rect", rect)  # the CNN detector wraps rects with a confidence
