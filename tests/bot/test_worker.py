@@ -194,3 +194,23 @@ async def test_on_postgresql_two_workers_cache_and_album(pg_harness: Harness, fa
     assert h.serving.calls == 2  # the photo once, the text file once
     assert "Album of 2" in text_of(album) and "not an image or video" in text_of(album)
     assert {r.attempts for r in rows} == {1}
+
+
+async def test_answer_follows_a_group_migration(harness: Harness) -> None:
+    """Telegram says the group became a supergroup: answer there and move the stored chat id."""
+    from fake_telegram import group_chat
+
+    group = group_chat(-4242, type_="group")
+    member = user(701, "Carol")
+    harness.telegram.fail_next("sendMessage", status=400, retry_after=None, migrate_to_chat_id=-1004242,
+                               description="Bad Request: group chat was upgraded to a supergroup chat")  # fmt: skip
+    async with harness.bot():
+        _, media = harness.send_media(group, member, NOT_MEDIA, "document")
+        harness.telegram.push_message(group, member, text="/check", reply_to_message=media,
+                                      entities=[{"type": "bot_command", "offset": 0, "length": 6}])  # fmt: skip
+        answer = await harness.telegram.wait_for(
+            lambda c: c.method == "sendMessage" and c.params.get("chat_id") == -1004242
+        )
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+    assert "not an image or video" in text_of(answer[0])
+    assert rows[0].chat_id == -1004242 and rows[0].source == db.Source.GROUP
