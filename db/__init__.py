@@ -15,7 +15,7 @@ from db._migrate import (
     head_revision,
     upgrade,
 )
-from db._models import Base, Check, ChatSettings, Feedback, ProcessedUpdate
+from db._models import Base, Check, ChatSettings, Feedback, ProcessedUpdate, StatsDay
 from db.jobs import CheckNotFound
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "MigrationError",
     "ProcessedUpdate",
     "Source",
+    "StatsDay",
     "check_migrations",
     "create_engine",
     "csv_safe",

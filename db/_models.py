@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -205,3 +206,18 @@ class ProcessedUpdate(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (Index(None, "seen_at"),)
+
+
+class StatsDay(Base):
+    """The operator stats of one settled UTC day, so wide windows need not rescan a million rows.
+
+    Written by ``db.queries.stats`` the first time a settled day (over a day old) is asked for,
+    and deleted by every ``db.jobs`` write that changes a check of that day (a late completion,
+    a purge, a chat migration), so it is never stale. PostgreSQL only; SQLite logs are small.
+    """
+
+    __tablename__ = "stats_days"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

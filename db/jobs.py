@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
-from db._models import ChatSettings, Check, Feedback, ProcessedUpdate, utcnow
+from db._models import ChatSettings, Check, Feedback, ProcessedUpdate, StatsDay, utcnow
 
 
 class CheckNotFound(LookupError):
@@ -42,6 +42,12 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     """The dialect's INSERT, which knows ``ON CONFLICT``."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def _touch_day(session: AsyncSession, created_at: dt.datetime | None) -> None:
+    """A check of a settled day changed: that day's cached operator stats must be recomputed."""
+    if created_at is not None and created_at.date() < utcnow().date() - dt.timedelta(days=1):
+        await session.execute(delete(StatsDay).where(StatsDay.day == created_at.date()))
 
 
 async def _get_check(session: AsyncSession, check_id: int) -> Check:
@@ -114,6 +120,8 @@ async def claim_next(session: AsyncSession, *, worker_id: str, lease_s: float) -
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     check = (await session.execute(stmt)).scalar_one_or_none()
+    if check is not None:
+        await _touch_day(session, check.created_at)
     await session.commit()
     return check
 
@@ -177,6 +185,7 @@ async def complete_check(
     check.lease_until = None
     await session.flush()
     await _forget_raw_ids(session, check_id)
+    await _touch_day(session, check.created_at)
     await session.commit()
 
 
@@ -188,6 +197,7 @@ async def retry_later(session: AsyncSession, check_id: int, *, error_code: str, 
     check.next_attempt_at = utcnow() + dt.timedelta(seconds=max(0.0, float(delay_s)))
     check.lease_until = None
     check.worker_id = None
+    await _touch_day(session, check.created_at)
     await session.commit()
 
 
@@ -201,6 +211,7 @@ async def fail_check(session: AsyncSession, check_id: int, *, error_code: str, m
     check.lease_until = None
     await session.flush()
     await _forget_raw_ids(session, check_id)
+    await _touch_day(session, check.created_at)
     await session.commit()
 
 
@@ -290,6 +301,7 @@ async def migrate_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int
         .values(chat_id=new_chat_id)
         .execution_options(synchronize_session=False)
     )
+    await session.execute(delete(StatsDay))  # per-chat counts of any day may have moved
     await session.commit()
 
 
@@ -324,5 +336,6 @@ async def purge_older_than(session: AsyncSession, days: float) -> int:
         .where(ProcessedUpdate.seen_at < cutoff)
         .execution_options(synchronize_session=False)
     )
+    await session.execute(delete(StatsDay).where(StatsDay.day <= cutoff.date()))
     await session.commit()
     return int(deleted.rowcount or 0)

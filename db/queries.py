@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -414,6 +415,98 @@ async def _counts_postgres(session: AsyncSession, where: list[ColumnElement[bool
     return counts
 
 
+# --- settled-day cache (PostgreSQL) ------------------------------------------------------
+# A day is "settled" once it ended over a day ago; changes to its checks after that (a late
+# completion, a purge, a chat migration) delete its cached row (db.jobs), so it is never stale.
+SETTLED_AFTER_DAYS = 2
+STATS_CACHE_MIN_DAYS = 2
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+
+
+def settled_before() -> dt.date:
+    """Days strictly before this one may be cached."""
+    return utcnow().date() - dt.timedelta(days=SETTLED_AFTER_DAYS - 1)
+
+
+def _merge(total: dict[str, Any], part: dict[str, Any]) -> None:
+    for name in _STAT_COLUMNS:
+        if name == "by_chat":
+            continue
+        bucket = total.setdefault(name, {})
+        for key, n in part[name].items():
+            bucket[key] = bucket.get(key, 0) + int(n)
+    chats = total.setdefault("_chats", {})
+    for chat, n, fakes in part["by_chat"]:
+        old = chats.get(int(chat), (0, 0))
+        chats[int(chat)] = (old[0] + int(n), old[1] + int(fakes))
+    hist = total.setdefault("_hist", {})
+    for b, n in part["latency_histogram"]:
+        hist[int(b)] = hist.get(int(b), 0) + int(n)
+
+
+async def _counts_with_settled_days(
+    session: AsyncSession, since: dt.datetime | None, until: dt.datetime | None
+) -> dict[str, Any] | None:
+    """Counts for the window from cached settled days plus live scans of the edges (or None)."""
+    from db._models import StatsDay
+    from db.jobs import _insert
+
+    if since is None:
+        first = (await session.execute(select(func.min(Check.created_at)))).scalar_one_or_none()
+        if first is None:
+            return None
+        first_day = first.date()
+    else:
+        first_day = since.date() if since == _midnight(since.date()) else since.date() + dt.timedelta(days=1)
+    end = (until or utcnow()).date()  # days before this one are whole inside the window
+    last_day = min(end, settled_before()) - dt.timedelta(days=1)
+    if (last_day - first_day).days + 1 < STATS_CACHE_MIN_DAYS:
+        return None
+    rows = (
+        await session.execute(
+            select(StatsDay.day, StatsDay.counts).where(StatsDay.day >= first_day, StatsDay.day <= last_day)
+        )
+    ).all()
+    cached = {day: counts for day, counts in rows}
+    total: dict[str, Any] = {}
+    day = first_day
+    fresh = []
+    while day <= last_day:
+        counts = cached.get(day)
+        if counts is None:
+            counts = _jsonable(await _counts_postgres(session, _window(_midnight(day), _midnight(day) + dt.timedelta(days=1))))
+            fresh.append({"day": day, "counts": counts, "computed_at": utcnow()})
+        _merge(total, counts)
+        day += dt.timedelta(days=1)
+    if fresh:
+        try:
+            await session.execute(_insert(session, StatsDay).values(fresh).on_conflict_do_nothing(index_elements=["day"]))
+            await session.commit()
+        except SQLAlchemyError:  # e.g. a read-only operator role: answer anyway, just uncached
+            await session.rollback()
+    edges = []
+    if since is not None and since < _midnight(first_day):
+        edges.append((since, _midnight(first_day)))
+    if until is None or _midnight(last_day + dt.timedelta(days=1)) < until:
+        edges.append((_midnight(last_day + dt.timedelta(days=1)), until))
+    for lo, hi in edges:
+        _merge(total, _jsonable(await _counts_postgres(session, _window(lo, hi))))
+    counts = {name: total.get(name, {}) for name in _STAT_COLUMNS if name != "by_chat"}
+    counts["by_chat"] = [(chat, n, fakes) for chat, (n, fakes) in total.get("_chats", {}).items()]
+    counts["latency_histogram"] = sorted(total.get("_hist", {}).items())
+    return counts
+
+
+def _jsonable(counts: dict[str, Any]) -> dict[str, Any]:
+    out = {name: dict(counts[name]) for name in _STAT_COLUMNS if name != "by_chat"}
+    out["by_chat"] = [list(c) for c in counts["by_chat"]]
+    out["latency_histogram"] = [list(h) for h in counts["latency_histogram"]]
+    return out
+
+
 async def _counts_portable(session: AsyncSession, where: list[ColumnElement[bool]]) -> dict[str, Any]:
     counts: dict[str, Any] = {}
     for name, column in _STAT_COLUMNS.items():
@@ -434,13 +527,25 @@ async def stats(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     top_chats: int = 10,
+    use_cache: bool = True,
 ) -> Stats:
-    """Counts by verdict, kind, source, status, model version and chat; latency; agreement."""
+    """Counts by verdict, kind, source, status, model version and chat; latency; agreement.
+
+    On PostgreSQL, settled days inside the window come from ``stats_days`` (computed once);
+    the result is identical to a full scan (``use_cache=False``), which a test holds it to.
+    """
     where = _window(since, until)
+    counts = None
     if session.get_bind().dialect.name == "postgresql":
-        counts = await _counts_postgres(session, where)
+        if use_cache:
+            counts = await _counts_with_settled_days(session, since, until)
+        if counts is None:
+            counts = await _counts_postgres(session, where)
     else:
         counts = await _counts_portable(session, where)
+    for name in _STAT_COLUMNS:
+        if name != "by_chat":
+            counts[name] = dict(sorted(counts[name].items(), key=lambda kv: (-kv[1], kv[0])))
     busiest = sorted(counts.pop("by_chat"), key=lambda c: (-c[1], c[0]))[: max(0, top_chats)]
     histogram = counts.pop("latency_histogram", None)
     if histogram is not None and sum(c for _, c in histogram) > EXACT_PERCENTILE_MAX_ROWS:

@@ -27,7 +27,7 @@ from db._models import Check, Feedback
 
 PG_SERVER_URL = os.environ.get("FAKEWATCH_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
 BACKENDS = ("sqlite", "postgresql")
-TABLES = ("feedback", "checks", "chat_settings", "processed_updates")
+TABLES = ("feedback", "checks", "chat_settings", "processed_updates", "stats_days")
 
 
 def _asyncpg_dsn(url: str, database: str) -> str:
