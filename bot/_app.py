@@ -84,7 +84,7 @@ def add_handlers(app: Application) -> None:
     gated = (filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE) | (
         filters.ChatType.GROUPS & filters.COMMAND
     )
-    app.add_handler(MessageHandler(gated, H.limit_private), group=-1)
+    app.add_handler(MessageHandler(gated, H.limit_inbound), group=-1)
 
     app.add_handler(CommandHandler("start", H.cmd_start))
     app.add_handler(CommandHandler("help", H.cmd_help))

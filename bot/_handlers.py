@@ -60,7 +60,7 @@ async def drop_duplicates(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         raise ApplicationHandlerStop
 
 
-async def limit_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def limit_inbound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Inbound limit for private chats and commands anywhere (group media: in the handler)."""
     if not _allowed(update, context, silent=False):
         raise ApplicationHandlerStop
