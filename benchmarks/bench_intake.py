@@ -5,6 +5,8 @@ For each clip, side by side in the same run (medians of --repeat interleaved run
   * ``all``           - decode every frame in order, convert only the samples (no skipping);
   * ``nonref``        - skip non-reference frames, convert only the samples;
   * ``naive_all_rgb`` - decode every frame and convert every frame to RGB (what a simple loop does).
+Wall ``ms`` and process ``cpu_ms`` (all threads) are both reported: on a busy shared machine the
+wall time swings several-fold while the CPU time stays comparable between runs.
 Usage: nice -n 10 .venv/bin/python benchmarks/bench_intake.py [--frames 32] [--repeat 3]
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -90,6 +93,19 @@ def run_naive(path: Path) -> dict:
     return {"ms": (time.perf_counter() - started) * 1000, "frames_decoded": decoded}
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process, all threads: much less sensitive to a busy shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(run, *args) -> dict:
+    before = cpu_s()
+    result = run(*args)
+    result["cpu_ms"] = (cpu_s() - before) * 1000
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=Path, default=REPO.parent / "shared" / "data" / "videos")
@@ -106,13 +122,17 @@ def main() -> None:
         data = path.read_bytes()
         runs: dict[str, list[dict]] = {"load_media": [], "all": [], "nonref": [], "naive_all_rgb": []}
         for _ in range(args.repeat):  # interleaved so machine load hits every variant alike
-            runs["load_media"].append(run_load_media(path, args.frames))
-            runs["all"].append(run_strategy(data, args.frames, None))
-            runs["nonref"].append(run_strategy(data, args.frames, "NONREF"))
-            runs["naive_all_rgb"].append(run_naive(path))
+            runs["load_media"].append(timed(run_load_media, path, args.frames))
+            runs["all"].append(timed(run_strategy, data, args.frames, None))
+            runs["nonref"].append(timed(run_strategy, data, args.frames, "NONREF"))
+            runs["naive_all_rgb"].append(timed(run_naive, path))
         summary = {}
         for name, results in runs.items():
-            summary[name] = {**results[-1], "ms": round(statistics.median(r["ms"] for r in results), 1)}
+            summary[name] = {
+                **results[-1],
+                "ms": statistics.median(r["ms"] for r in results),
+                "cpu_ms": statistics.median(r["cpu_ms"] for r in results),
+            }
             summary[name] = {
                 k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary[name].items()
             }
