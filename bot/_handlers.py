@@ -99,6 +99,8 @@ async def enqueue(
     user = update.effective_user
     source = db.Source.PRIVATE if chat.type == ChatType.PRIVATE else db.Source.GROUP
     kind = "image" if attachment == Attachment.PHOTO else "video" if attachment in _VIDEO_LIKE else None
+    # /check on one album item checks that item alone (its album may have been answered already)
+    album = media_message.media_group_id if via != "command" else None
     async with rt.sessions() as s:
         check = await jobs.enqueue_check(
             s,
@@ -110,7 +112,7 @@ async def enqueue(
             user_pseudonym=rt.pseudonym(user.id) if user else None,
             chat_id=chat.id,
             message_id=media_message.message_id,
-            media_group_id=media_message.media_group_id,
+            media_group_id=album,
             update_id=update.update_id,
             payload={
                 "attachment": str(attachment),
@@ -119,8 +121,8 @@ async def enqueue(
                 "via": via,
             },
         )
-    if media_message.media_group_id:
-        rt.albums.add_item((chat.id, media_message.media_group_id), media_message.message_id, check.id)
+    if album:
+        rt.albums.add_item((chat.id, album), media_message.message_id, check.id)
     rt.worker.wake()
     return check
 

@@ -96,12 +96,17 @@ async def test_album_gets_one_combined_reply(harness: Harness, face_photo: bytes
         _, second_msg = harness.send_media(ALICE_CHAT, ALICE, second, "photo", media_group_id="alb1")
         answer = await harness.reply_to(ALICE_CHAT["id"], first_msg["message_id"], timeout=60)
         await asyncio.sleep(1.5)  # no second reply may follow
-        rows = await harness.checks()
+        replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+        harness.telegram.push_message(ALICE_CHAT, ALICE, text="/check", reply_to_message=second_msg,
+                                      entities=[{"type": "bot_command", "offset": 0, "length": 6}])  # fmt: skip
+        single = await harness.reply_to(ALICE_CHAT["id"], second_msg["message_id"])
+        assert "Album" not in text_of(single) and "Fake probability" in text_of(single)
+        rows = await harness.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
     assert "Album of 2" in text_of(answer)
-    replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert len(rows) == 3 and rows[2].media_group_id is None  # /check on an item: checked alone
     assert len(replies) == 1
-    assert [r.status for r in rows] == [db.CheckStatus.DONE, db.CheckStatus.DONE]
-    assert {r.media_group_id for r in rows} == {"alb1"}
+    assert [r.status for r in rows] == [db.CheckStatus.DONE] * 3
+    assert {r.media_group_id for r in rows[:2]} == {"alb1"}
     assert second_msg["message_id"] > first_msg["message_id"]
 
 
