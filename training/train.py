@@ -41,6 +41,7 @@ from training.metrics import binary_metrics, sigmoid
 
 log = logging.getLogger(__name__)
 
+MAX_SHIPPED_BYTES = 60 * 1024 * 1024  # shipped checkpoints live in git
 METRIC_FIELDS = ("epoch", "step", "lr", "train_loss", "val_loss", "val_auc", "val_accuracy", "seconds")
 
 
@@ -436,8 +437,11 @@ def _keep_fp16_if_lossless(model, card, directory: Path, task: Task) -> Path:
     task.model = model
     drift = float(np.max(np.abs(sigmoid(logits16 / card.temperature) - sigmoid(logits32 / card.temperature)))) \
         if len(logits16) else 0.0
-    if drift > 0.01:
+    fp32_bytes = sum(t.numel() * 4 for t in model.state_dict().values() if t.is_floating_point())
+    if drift > 0.01 and fp32_bytes < MAX_SHIPPED_BYTES:
         log.warning("fp16 changes validation probabilities by %.4f: saving fp32", drift)
         return save_checkpoint(model, card, directory, half=False)
+    if drift > 0.01:
+        log.warning("fp16 drift %.4f, but fp32 would exceed %d MB: keeping fp16", drift, MAX_SHIPPED_BYTES >> 20)
     log.info("fp16 checkpoint kept (max probability drift %.5f)", drift)
     return directory
