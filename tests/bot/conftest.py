@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -98,11 +97,6 @@ def engine_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def real_engine(engine_settings: Settings) -> Any:
     """The real engine (tiny untrained models when no trained checkpoint is configured)."""
-    if os.environ.get("FAKEWATCH_BOT_DEV_ENGINE"):  # local development only
-        sys.path.insert(0, os.environ["FAKEWATCH_BOT_DEV_ENGINE"])
-        from dev_engine import DevEngine  # type: ignore[import-not-found]
-
-        return DevEngine()
     from _bot_engine import build_test_engine
 
     return build_test_engine(engine_settings)
