@@ -331,7 +331,12 @@ class ServingClient:
                 f"HTTP {status}" + (f" ({code})" if code else ""),
                 status=status,
                 retry_after_s=retry_after,
-                counts_as_failure=not (status in {429, 503} and code == "overloaded"),
+                # Back-pressure means "up but busy": ours says "overloaded", the Serve proxy's own
+                # (plain text) carries a Retry-After. Neither trips the breaker.
+                counts_as_failure=not (
+                    status in {429, 503}
+                    and (code == "overloaded" or (code is None and retry_after is not None))
+                ),
             )
         if status >= 500 or status == 404:
             # 404: the Serve proxy is up but the application is not deployed (yet/any more).

@@ -11,7 +11,7 @@ from typing import Any
 
 from ray import serve
 from ray.serve import Application
-from ray.serve.config import AutoscalingConfig
+from ray.serve.config import AutoscalingConfig, BackpressureConfig
 
 from serving.app._args import AppArgs, DeploymentArgs, ModelArgs
 from serving.app._constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
@@ -99,9 +99,14 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
             **_options(args.prep, default_gpus=0.0, default_ongoing=max(args.max_in_flight, 8))
         ).bind(settings, image, video, threads=args.prep_threads)
 
-    return Ingress.options(
-        **_options(args.ingress, default_gpus=0.0, default_ongoing=args.max_in_flight + 16)
-    ).bind(
+    # The ingress admits up to 2 × max_in_flight + 16 so that overload gets OUR JSON 503; beyond
+    # that the proxy holds a bounded queue (requests pass through it even when replicas are
+    # free, so it must absorb bursts) and then answers 503 + Retry-After itself.
+    ingress_opts = _options(args.ingress, default_gpus=0.0, default_ongoing=2 * args.max_in_flight + 16)
+    if args.ingress.max_queued_requests == -1:
+        ingress_opts["max_queued_requests"] = 2 * args.max_in_flight + 64
+    ingress_opts["backpressure_config"] = BackpressureConfig(retry_after_s=args.retry_after_s)
+    return Ingress.options(**ingress_opts).bind(
         prep,
         image,
         video,

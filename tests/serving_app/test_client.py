@@ -164,6 +164,14 @@ async def test_retry_after_is_honoured(scripted) -> None:
         assert client.breaker.consecutive_failures == 0
 
 
+async def test_proxy_backpressure_503_is_retried_without_tripping_the_breaker(scripted) -> None:
+    script, url = scripted
+    script.answers = [(503, "Request dropped due to backpressure", {"Retry-After": "0"})]
+    async with make_client(url, retries=1, breaker_threshold=1) as client:
+        assert (await client.check(b"x"))["verdict"] == "real"
+        assert client.breaker.state is BreakerState.CLOSED
+
+
 async def test_gives_up_with_service_unavailable_after_retries(scripted) -> None:
     script, url = scripted
     script.answers = [(503, "no", {})] * 3
