@@ -30,8 +30,11 @@ def _free_port() -> int:
 
 def write_tiny_checkpoints(root: Path) -> tuple[Path, Path]:
     """Untrained tiny models saved as real checkpoints (the replicas load them from disk)."""
+    import torch
+
     from serving.models import init_checkpoint, save_checkpoint
 
+    torch.manual_seed(0)  # the same weights every session: stable scores, stable screenshot
     image = init_checkpoint("image", name="tiny-test-image", architecture="tiny_cnn", input_size=64)
     video = init_checkpoint(
         "video", name="tiny-test-video", architecture="tiny_lstm", input_size=32, sequence_length=4
