@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,26 @@ VIDEO_BATCH = 4  # track windows per forward pass of the video model
 CARD_FILE = "model_card.json"
 DETECT_THREADS = 2  # dlib releases the GIL: two frames are searched at once
 
+# One intra-op thread per network, and the two networks of a video run side by side: on this
+# shared 2-core CPU, 2 OpenMP threads per forward pass spin at barriers whenever another process
+# holds a core (EfficientNet 32 crops + ResNeXt 32 frames: 3.9-5.0 s with 2 threads, 1.75-1.9 s
+# with 1, same machine and load); on an idle machine the side-by-side networks still fill both
+# cores. ``Engine(torch_threads=N)`` overrides it for the process.
+DEFAULT_TORCH_THREADS = 1
+
 _threads_lock = threading.Lock()
 _threads_set = False
 
 
-def _set_torch_threads() -> None:
-    """Once per process: at most 2 intra-op threads (more only fight dlib and the decoder)."""
+def _set_torch_threads(threads: int | None) -> None:
+    """Once per process (torch's intra-op pool is global), or whenever asked explicitly."""
     global _threads_set
     with _threads_lock:
-        if not _threads_set:
-            torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        if threads is not None:
+            torch.set_num_threads(max(1, min(int(threads), os.cpu_count() or 1)))
+            _threads_set = True
+        elif not _threads_set:
+            torch.set_num_threads(DEFAULT_TORCH_THREADS)
             _threads_set = True
 
 
@@ -185,11 +196,13 @@ class Engine:
         frames: int | None = None,
         detector: str | FaceDetector | None = None,
         keyframe_every: int | None = None,
+        torch_threads: int | None = None,
     ) -> None:
         """``image_ckpt``/``video_ckpt``: a loaded ``Checkpoint`` or a directory; by default the
         settings' directories, or the untrained fallback when they hold no checkpoint.
-        ``frames`` overrides ``settings.frames_per_video`` (tests use few)."""
-        _set_torch_threads()
+        ``frames`` overrides ``settings.frames_per_video`` (tests use few); ``torch_threads``
+        sets torch's intra-op threads for the process (default DEFAULT_TORCH_THREADS)."""
+        _set_torch_threads(torch_threads)
         self.settings = settings or get_settings()
         self.limits = IntakeLimits.from_settings(self.settings)
         self.frames = int(frames or self.settings.frames_per_video)
@@ -207,6 +220,8 @@ class Engine:
         self.device = _resolve_device(self.settings.device)
         self._image = _Slot("image", image_ckpt, self.settings.image_model, self.device)
         self._video = _Slot("video", video_ckpt, self.settings.video_model, self.device)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # --- models ----------------------------------------------------------------------------
     @property
@@ -482,17 +497,40 @@ class Engine:
 
     # --- everything, in process -----------------------------------------------------------
     def score(self, prepared: Prepared | CheckResult) -> CheckResult:
-        """Both networks and the verdict for a prepared input."""
+        """Both networks and the verdict for a prepared input.
+
+        For a video the LSTM runs in a second thread while the image CNN runs here (torch
+        releases the GIL): each uses one core, see DEFAULT_TORCH_THREADS.
+        """
         if isinstance(prepared, CheckResult):
             return prepared
         timings: dict[str, float] = {}
+        started = time.perf_counter()
+        video_future = None
+        if prepared.tracks:
+            video_future = self._video_pool().submit(self._timed, self.score_tracks, prepared.track_sequences())
+        image_probs, timings["infer_image"] = self._timed(self.score_images, prepared.crops)
+        track_scores: list[tuple[float, np.ndarray]] = []
+        timings["infer_video"] = 0.0
+        if video_future is not None:
+            track_scores, timings["infer_video"] = video_future.result()
+        infer_ms = _ms(started)
+        result = self.assemble(prepared, image_probs, track_scores, timings_ms=timings)
+        # The two inference stages overlap: the total counts their wall time once.
+        stages = sum(v for k, v in prepared.timings_ms.items() if k != "total")
+        result.timings_ms["total"] = stages + infer_ms + result.timings_ms["assemble"]
+        return result
+
+    @staticmethod
+    def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
         t = time.perf_counter()
-        image_probs = self.score_images(prepared.crops)
-        timings["infer_image"] = _ms(t)
-        t = time.perf_counter()
-        track_scores = self.score_tracks(prepared.track_sequences()) if prepared.tracks else []
-        timings["infer_video"] = _ms(t)
-        return self.assemble(prepared, image_probs, track_scores, timings_ms=timings)
+        return fn(*args), _ms(t)
+
+    def _video_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-video")
+            return self._pool
 
     def check(self, source: bytes | Path, path: str | None = None) -> CheckResult:
         """One input's verdict. Bad media gives an ``invalid`` result; this never raises for it."""
@@ -500,7 +538,9 @@ class Engine:
             path = str(source)
         started = time.perf_counter()
         try:
-            return self.score(self.prepare(source, path))
+            result = self.score(self.prepare(source, path))
+            result.timings_ms["total"] = _ms(started)
+            return result
         except Exception as exc:  # a bug or an exhausted resource: still one result per input
             log.exception("check failed for %s", path)
             result = CheckResult.invalid(
