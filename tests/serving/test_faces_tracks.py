@@ -88,3 +88,38 @@ def test_real_clip_one_person_one_track(shared_videos):
     full = detector.detect(frames[2])
     assert full and dets[2] and max(b.iou(full[0]) for b in dets[2]) > 0.4
     assert np.all(np.diff(tracks[0].frames) > 0)
+
+
+class _ScriptedDetector:
+    """Full search finds the face only on the frames in ``visible``; region search always does."""
+
+    name = "scripted"
+
+    def __init__(self, visible: set[int]) -> None:
+        self.visible = visible
+        self.full_calls: list[int] = []
+
+    def detect(self, rgb):
+        index = int(rgb[0, 0, 0])
+        self.full_calls.append(index)
+        return [_box(100 + index, 100)] if index in self.visible else []
+
+    def detect_region(self, rgb, around):
+        return [FaceBox(around.x1 + 1, around.y1, around.x2 + 1, around.y2)]
+
+
+def test_detect_frames_follows_and_fills_gaps_from_neighbours():
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(17)]
+    detector = _ScriptedDetector(visible={8})  # keyframes 0, 8, 16: only 8 sees the face
+    dets = detect_frames(detector, frames, keyframe_every=8)
+    assert sorted(detector.full_calls) == [0, 8, 16]
+    assert all(len(d) == 1 for d in dets), "frames before and after the keyframe are filled"
+    assert len(link_tracks(dets)) == 1
+    # Without region search, every frame gets a full search.
+    class FullOnly:
+        name = "full"
+
+        def detect(self, rgb):
+            return []
+
+    assert detect_frames(FullOnly(), frames) == [[] for _ in frames]
