@@ -193,7 +193,44 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     }
     task = Task(model, train_loader, val_loader, forward, meta, card_fields, None, extra)
     task.post_calibrate = lambda cal, logits, labels: choose_fusion(config, split_specs["val"], cal, logits, labels)
+    task.val_specs = split_specs["val"]  # type: ignore[attr-defined]
     return task
+
+
+def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
+    """Re-choose ``fusion.video_weight`` and the bands of a shipped video card for the current
+    image CNN (after the image model was retrained), from the cached validation features."""
+    import json
+
+    from serving.models import load_checkpoint
+
+    from training.train import _evaluate
+
+    task = build_lstm_task(config, torch.device("cpu"))
+    ckpt = load_checkpoint(video_dir)
+    task.model = ckpt.model
+    logits, labels = _evaluate(task, torch.device("cpu"))
+    post = choose_fusion(config, task.val_specs, {"temperature": ckpt.card.temperature}, logits, labels)
+    card_path = Path(video_dir) / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card["fusion"] = post["fusion"]
+    card["thresholds"] = post.get("thresholds", card["thresholds"])
+    card["metrics"].update(post.get("metrics", {}))
+    image_card = json.loads((Path(config.video.image_model) / "model_card.json").read_text())
+    card["fusion"]["image_model"] = f"{image_card['name']} {image_card['version']} ({image_card['created']})"
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return post
+
+
+if __name__ == "__main__":  # python -m training.video CONFIG [VIDEO_DIR]: refit fusion only
+    import sys
+
+    from training.config import load_config
+
+    cfg = load_config(sys.argv[1])
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(cfg.export.directory)
+    result = refit_fusion(cfg, target)
+    print(result["fusion"]["video_weight"], result.get("thresholds"), result.get("metrics", {}).get("fused_validation"))
 
 
 def image_probs_for_clips(image_dir: Path, specs: list[ClipSpec], cache_dir: Path, length: int,
