@@ -52,6 +52,10 @@ DETECT_THREADS = 2  # dlib releases the GIL: two frames are searched at once
 # with 1, same machine and load); on an idle machine the side-by-side networks still fill both
 # cores. ``Engine(torch_threads=N)`` overrides it for the process.
 DEFAULT_TORCH_THREADS = 1
+# Inference precision on the CPU. "auto" = bf16 autocast where the CPU has AMX/AVX512-BF16:
+# single-thread EfficientNet x32 at 224 px 1.07 s -> 0.50 s, ResNeXt50 x32 at 112 px 0.68 s ->
+# 0.28 s here; logits move by <= 0.01 (probabilities by <= 0.003). "fp32" for exact float32.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -170,6 +174,29 @@ def _for_device(model: torch.nn.Module, device: str) -> torch.nn.Module:
     return model
 
 
+def _fast_cpu_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AMX tiles or AVX512-BF16)."""
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        check = getattr(torch.cpu, probe, None)
+        try:
+            if callable(check) and check():
+                return True
+        except Exception:  # noqa: BLE001 - a probe that fails means "no"
+            continue
+    return False
+
+
+def resolve_precision(precision: str, device: str) -> bool:
+    """True when the networks should run under bf16 autocast on the CPU."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if not str(device).startswith("cpu"):
+        return False  # GPUs: the serving app chooses its own autocast
+    if precision == "auto":
+        return _fast_cpu_bf16()
+    return precision == "bf16"
+
+
 def _resolve_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -197,11 +224,13 @@ class Engine:
         detector: str | FaceDetector | None = None,
         keyframe_every: int | None = None,
         torch_threads: int | None = None,
+        precision: str = "auto",
     ) -> None:
         """``image_ckpt``/``video_ckpt``: a loaded ``Checkpoint`` or a directory; by default the
         settings' directories, or the untrained fallback when they hold no checkpoint.
         ``frames`` overrides ``settings.frames_per_video`` (tests use few); ``torch_threads``
-        sets torch's intra-op threads for the process (default DEFAULT_TORCH_THREADS)."""
+        sets torch's intra-op threads for the process (default DEFAULT_TORCH_THREADS);
+        ``precision`` is "auto", "fp32" or "bf16" (see PRECISIONS)."""
         _set_torch_threads(torch_threads)
         self.settings = settings or get_settings()
         self.limits = IntakeLimits.from_settings(self.settings)
@@ -218,6 +247,7 @@ class Engine:
         self.detector: FaceDetector = detector
         self.keyframe_every = keyframe_every
         self.device = _resolve_device(self.settings.device)
+        self.bf16 = resolve_precision(precision, self.device)
         self._image = _Slot("image", image_ckpt, self.settings.image_model, self.device)
         self._video = _Slot("video", video_ckpt, self.settings.video_model, self.device)
         self._pool: ThreadPoolExecutor | None = None
@@ -348,13 +378,16 @@ class Engine:
         )
 
     # --- stage 2: the networks -------------------------------------------------------------
+    def _autocast(self) -> Any:
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
+
     def score_images(self, crops: np.ndarray) -> np.ndarray:
         """Calibrated fake probabilities ``[N]`` of the image CNN for uint8 crops ``[N,S,S,3]``."""
         if isinstance(crops, np.ndarray) and crops.ndim == 4 and len(crops) == 0:
             return np.empty(0, np.float64)
         ckpt = self.image_checkpoint
         logits: list[np.ndarray] = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             for start in range(0, len(crops), IMAGE_BATCH):
                 x = preprocess(crops[start : start + IMAGE_BATCH], ckpt.card).to(self.device)
                 logits.append(ckpt.model(x).float().reshape(-1).cpu().numpy())
@@ -378,7 +411,7 @@ class Engine:
             pieces += [(k, s, min(s + window, len(seq))) for s in range(0, len(seq), window)]
         track_logits = np.empty(len(pieces))
         frame_logits: list[np.ndarray] = [np.empty(0)] * len(pieces)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             for start in range(0, len(pieces), VIDEO_BATCH):
                 batch = pieces[start : start + VIDEO_BATCH]
                 lengths = [stop - s for _, s, stop in batch]

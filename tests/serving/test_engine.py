@@ -232,3 +232,24 @@ def test_assemble_no_faces_is_no_face(engine):
     result = engine.assemble(prepared, np.zeros(0), [])
     assert result.verdict is Verdict.NO_FACE and result.fake_probability is None
     assert result.frames_sampled == 3 and result.model is not None
+
+
+def test_precision_choice_and_bf16_agrees_with_fp32(settings, shared_data):
+    from serving.engine import resolve_precision
+
+    assert resolve_precision("fp32", "cpu") is False
+    assert resolve_precision("bf16", "cpu") is True
+    assert resolve_precision("bf16", "cuda") is False  # the serving app autocasts on GPUs
+    with pytest.raises(ValueError):
+        resolve_precision("int8", "cpu")
+    image, video = tiny_checkpoints()
+    fp32 = Engine(settings, image_ckpt=image, video_ckpt=video, precision="fp32")
+    bf16 = Engine(settings, image_ckpt=image, video_ckpt=video, precision="bf16")
+    crops = np.stack(
+        [np.asarray(__import__("PIL.Image").Image.open(p).convert("RGB").resize((64, 64)))
+         for p in sorted((shared_data / "faces" / "dfdc" / "fake").glob("*.jpg"))[:4]]
+    )
+    np.testing.assert_allclose(bf16.score_images(crops), fp32.score_images(crops), atol=0.02)
+    (p32, f32), = fp32.score_tracks([crops])
+    (p16, f16), = bf16.score_tracks([crops])
+    assert abs(p32 - p16) < 0.02 and np.allclose(f32, f16, atol=0.02)
