@@ -144,6 +144,13 @@ def test_video_two_stages(tiny_cache, image_run, tmp_path, shared_videos):
     assert result.kind == "video" and result.verdict in ("real", "uncertain", "fake")
     assert result.model.trained is True
 
+    from training.video import refit_fusion
+
+    post = refit_fusion(load_config(stage2), tmp_path / "video_export")
+    card = json.loads((tmp_path / "video_export" / "model_card.json").read_text())
+    assert card["fusion"]["video_weight"] == post["fusion"]["video_weight"]
+    assert card["fusion"]["image_model"].startswith("tiny-image")
+
 
 def test_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
