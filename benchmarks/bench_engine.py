@@ -169,6 +169,7 @@ def main() -> None:
     engine = Engine().load()
     report["engine_load_s"] = round(time.perf_counter() - started, 2)
     report["torch_threads"] = torch.get_num_threads()
+    report["precision"] = "bf16 autocast" if engine.bf16 else "fp32"
     report["model"] = {
         "photo": asdict(engine.model_info(MediaKind.IMAGE)),
         "video": asdict(engine.model_info(MediaKind.VIDEO)),
