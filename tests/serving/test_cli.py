@@ -135,3 +135,34 @@ def test_log_loss_and_summary():
     assert m["n"] == 4 and m["n_scored"] == 3 and m["no_face_rate"] == 0.25
     assert m["accuracy"] == pytest.approx(2 / 3) and m["balanced_accuracy"] == pytest.approx(0.75)
     assert m["auc"] == 1.0
+
+
+def test_scan_json_every_bad_input(env, shared_videos, tmp_path):
+    """The issue's bad inputs, as files on disk, through one ``scan --json`` run."""
+    from test_engine import _bad_inputs
+
+    from serving.constants import ErrorCode
+
+    paths, expected = [], []
+    for i, (name, source, want) in enumerate(_bad_inputs(shared_videos, tmp_path)):
+        if isinstance(source, tuple):
+            source[0].write_bytes(source[1])
+            source = source[0]
+        if isinstance(source, bytes):
+            path = tmp_path / f"bad{i}.bin"
+            path.write_bytes(source)
+            source = path
+        paths.append(str(source))
+        expected.append((name, want))
+    started = time.monotonic()
+    proc = fakewatch(env, "scan", "--json", *paths)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 60
+    out = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    assert [o["path"] for o in out] == paths
+    for o, (name, want) in zip(out, expected):
+        if isinstance(want, ErrorCode):
+            assert (o["verdict"], o["error"]["code"]) == ("invalid", want.value), (name, o)
+        else:
+            assert o["verdict"] == want.value and o["error"] is None, (name, o)
+        assert o["fake_probability"] is None
