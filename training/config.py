@@ -101,6 +101,7 @@ class TrainConfig(_Strict):
     video: VideoSection = Field(default_factory=VideoSection)
     export: ExportSection = Field(default_factory=ExportSection)
     config_path: str | None = None
+    overrides: list[str] = Field(default_factory=list)  # the --set values, for the card's command
 
     @property
     def run_dir(self) -> Path:
@@ -136,6 +137,7 @@ def load_config(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -
         key, value = item.split("=", 1)
         _set_path(raw, key.strip(), yaml.safe_load(value))
     raw.setdefault("config_path", str(path))
+    raw["overrides"] = list(raw.get("overrides", [])) + list(overrides)
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:

@@ -276,6 +276,7 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
         elapsed_before = info.get("elapsed_s", 0.0)
         seed_everything(config.seed + start_epoch)
         log.info("resumed %s at epoch %d (best AUC %.4f)", run_dir, start_epoch, stopper.best)
+        task.extra_training["resumed_at_epoch"] = str(start_epoch)
     elif not resume:
         (run_dir / "metrics.csv").unlink(missing_ok=True)
 
@@ -346,9 +347,13 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
     return finish(config, task, model, device, run_dir, train_seconds, stop_reason, epoch)
 
 
-def reproduce_command(config: TrainConfig) -> str:
-    path = config.config_path or "CONFIG"
-    return f"fakewatch prepare-data && fakewatch train {shlex.quote(str(path))}"
+def reproduce_command(config: TrainConfig, resumed_from: str | None = None) -> str:
+    """The command line that reproduces this run (a resumed run: the first leg, then the resume)."""
+    path = shlex.quote(str(config.config_path or "CONFIG"))
+    sets = "".join(f" --set {shlex.quote(o)}" for o in config.overrides)
+    if resumed_from is not None:
+        return f"fakewatch prepare-data && fakewatch train {path} && fakewatch train {path} --resume{sets}"
+    return f"fakewatch prepare-data && fakewatch train {path}{sets}"
 
 
 def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.device, run_dir: Path,
@@ -397,7 +402,7 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
         "train_seconds": round(train_seconds, 1),
         "hardware": f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu" else torch.cuda.get_device_name(),
         "torch": torch.__version__,
-        "command": reproduce_command(config),
+        "command": reproduce_command(config, task.extra_training.get("resumed_at_epoch")),
         "argv": " ".join(shlex.quote(a) for a in sys.argv),
     }
     args = dict(config.model.args)
