@@ -174,11 +174,13 @@ async def purge_now(rt: Runtime) -> int:
 
 @asynccontextmanager
 async def running(
-    app: Application, *, poll_timeout_s: float | None = None
+    app: Application, *, poll_timeout_s: float | None = None, polling: bool = True
 ) -> AsyncIterator[Application]:
-    """Run ``app`` with real polling inside an existing event loop (what ``run_polling`` does).
+    """Run ``app`` inside an existing event loop (what ``run_polling`` does).
 
     ``run_polling`` owns the loop and the signals, so tests and embedders use this instead.
+    ``polling=False`` runs only the job worker: Telegram allows one ``getUpdates`` poller per
+    token, so extra bot processes scale out by draining the shared database queue.
     """
     options: BotOptions = app.bot_data["_options"]
     await app.initialize()
@@ -186,11 +188,12 @@ async def running(
         await app.post_init(app)
     try:
         assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=int(poll_timeout_s or options.poll_timeout_s),
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        if polling:
+            await app.updater.start_polling(
+                timeout=int(poll_timeout_s or options.poll_timeout_s),
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
         await app.start()
         yield app
     finally:

@@ -13,6 +13,7 @@ import sys
 from dataclasses import fields, replace
 
 from telegram import Update
+from telegram.ext import Application
 
 from bot._options import BotOptions
 from bot._privacy import install_log_redaction
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         "variables: TELEGRAM_TOKEN, TELEGRAM_BASE_URL, DATABASE_URL, SERVING_URL, OPERATOR_IDS…",
     )
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
+    parser.add_argument(
+        "--worker-only",
+        action="store_true",
+        help="do not poll Telegram; only process the shared job queue (run extra workers this "
+        "way: Telegram allows one poller per token)",
+    )
     parser.add_argument("--log-level", default=None, help="default: FAKEWATCH_LOG_LEVEL")
     defaults = BotOptions()
     known = {f.name for f in fields(BotOptions)}
@@ -76,6 +83,10 @@ def bot_main(argv: list[str] | None = None) -> int:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         asyncio.run(db.upgrade(url))
     app = build_application(settings, options)
+    if args.worker_only:
+        logging.getLogger(__name__).info("fakewatch bot worker (database %s)", db.redact_url(url))
+        asyncio.run(_work_until_signalled(app))
+        return 0
     logging.getLogger(__name__).info("fakewatch bot polling (database %s)", db.redact_url(url))
     app.run_polling(
         allowed_updates=Update.ALL_TYPES,
@@ -83,3 +94,17 @@ def bot_main(argv: list[str] | None = None) -> int:
         close_loop=True,
     )
     return 0
+
+
+async def _work_until_signalled(app: Application) -> None:
+    """Worker-only mode: run the job worker until SIGINT/SIGTERM, then stop it cleanly."""
+    import signal
+
+    from bot._app import running
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(app, polling=False):
+        await stop.wait()
