@@ -211,7 +211,10 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
         mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD),
         sequence_length=config.video.sequence_length if config.stage == "video_encoder" else None,
     )
-    extra = {"train_crops": len(train_rows), "val_crops": len(val_rows)}
+    from training.cache import read_manifest, summarize
+
+    extra = {"train_crops": len(train_rows), "val_crops": len(val_rows),
+             "no_face_rate": {k: v["no_face_rate"] for k, v in summarize(read_manifest(data.cache_dir)).items()}}
     task = Task(model, train_loader, val_loader, forward, meta, card_fields, pos_weight, extra, epoch_val_loader)
     task.epoch_val_indices = keep if epoch_val_loader is not None else None
     if config.stage == "video_encoder" and epoch_val_loader is not None:
@@ -342,6 +345,7 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
             stop_reason = "early_stopping"
 
     train_seconds = elapsed_before + time.time() - started
+    task.extra_training["optimizer_steps"] = step
     if (run_dir / "best.safetensors").exists():
         load_weights(model, run_dir / "best.safetensors")
     return finish(config, task, model, device, run_dir, train_seconds, stop_reason, epoch)
