@@ -222,17 +222,6 @@ def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
     return post
 
 
-if __name__ == "__main__":  # python -m training.video CONFIG [VIDEO_DIR]: refit fusion only
-    import sys
-
-    from training.config import load_config
-
-    cfg = load_config(sys.argv[1])
-    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(cfg.export.directory)
-    result = refit_fusion(cfg, target)
-    print(result["fusion"]["video_weight"], result.get("thresholds"), result.get("metrics", {}).get("fused_validation"))
-
-
 def image_probs_for_clips(image_dir: Path, specs: list[ClipSpec], cache_dir: Path, length: int,
                           size: int) -> np.ndarray:
     """The image CNN's calibrated mean probability over each clip's frames (what the engine fuses)."""
@@ -276,3 +265,14 @@ def choose_fusion(config: TrainConfig, specs: list[ClipSpec], cal: dict, logits:
         "metrics": {"fused_validation": binary_metrics(labels, fused), "lstm_alone": binary_metrics(labels, lstm_p),
                     "image_cnn_alone": binary_metrics(labels, image_p), "threshold_rule": bands["rule"] + " (fused score)"},
     }
+
+
+if __name__ == "__main__":  # python -m training.video CONFIG [VIDEO_DIR]: refit fusion only
+    import sys
+
+    from training.config import load_config
+
+    cfg = load_config(sys.argv[1])
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(cfg.export.directory)
+    result = refit_fusion(cfg, target)
+    print(result["fusion"]["video_weight"], result.get("thresholds"), result.get("metrics", {}).get("fused_validation"))
