@@ -77,6 +77,8 @@ def test_fp32_round_trip_is_bit_for_bit(tmp_path: Path, architecture: str, no_to
         assert torch.equal(original[key], loaded[key]), key
     with safe_open(str(tmp_path / "ckpt" / "model.safetensors"), "pt") as fh:
         assert fh.metadata()["dtype"] == "float32"
+    for saved in (tmp_path / "ckpt").iterdir():  # readable by a non-root server process
+        assert saved.stat().st_mode & 0o044 == 0o044, saved
 
 
 def test_fp16_round_trip_within_tolerance(tmp_path: Path, no_torch_load: None) -> None:
