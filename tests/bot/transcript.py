@@ -95,7 +95,7 @@ async def _demo(video: Path, out: Path) -> None:
                 await dbe.dispose()
             calls = [c for c in fake.calls if c.params.get("chat_id") == ALICE_CHAT["id"]]
             print(json.dumps([c.params.get("text") or c.params.get("caption") for c in calls], indent=1))
-            await screenshot(transcript_html(f"🎬 {video.name} (forwarded video)", calls), out)
+            await screenshot(transcript_html(f"{video.name} (forwarded video)", calls), out)
         finally:
             await fake.close()
 
