@@ -280,14 +280,22 @@ async def cmd_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats (operators): verdicts, queue depth, latency."""
-    rt = runtime(context)
+async def _operator_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Message | None:
+    """The command's message when an operator sent it; anyone else is told it is not for them."""
     message = update.effective_message
     assert message is not None
-    if not rt.is_operator(update.effective_user.id if update.effective_user else None):
-        await message.reply_text(R.OPERATORS_ONLY)
+    if runtime(context).is_operator(update.effective_user.id if update.effective_user else None):
+        return message
+    await message.reply_text(R.OPERATORS_ONLY)
+    return None
+
+
+async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats (operators): verdicts, queue depth, latency."""
+    message = await _operator_message(update, context)
+    if message is None:
         return
+    rt = runtime(context)
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
     async with rt.sessions() as s:  # the operators' own query: indexed, windowed, cached per day
         day = await queries.stats(s, since=since)
@@ -303,12 +311,10 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/export (operators): the latest checks as JSON (pseudonyms only, no chat ids)."""
-    rt = runtime(context)
-    message = update.effective_message
-    assert message is not None
-    if not rt.is_operator(update.effective_user.id if update.effective_user else None):
-        await message.reply_text(R.OPERATORS_ONLY)
+    message = await _operator_message(update, context)
+    if message is None:
         return
+    rt = runtime(context)
     async with rt.sessions() as s:
         rows = list(
             (await s.execute(select(db.Check).order_by(db.Check.id.desc()).limit(EXPORT_LIMIT))).scalars()
