@@ -181,10 +181,15 @@ async def complete_check(
     check.latency_ms = _latency(timings_ms)
     check.error_code = error.get("code") if isinstance(error, Mapping) else None
     check.error_message = error.get("message") if isinstance(error, Mapping) else None
+    await _close(session, check)
+
+
+async def _close(session: AsyncSession, check: Check) -> None:
+    """The end of a job, done or failed: stamp it, drop its lease and raw ids, commit."""
     check.finished_at = utcnow()
     check.lease_until = None
     await session.flush()
-    await _forget_raw_ids(session, check_id)
+    await _forget_raw_ids(session, check.id)
     await _touch_day(session, check.created_at)
     await session.commit()
 
@@ -207,12 +212,7 @@ async def fail_check(session: AsyncSession, check_id: int, *, error_code: str, m
     check.status = CheckStatus.FAILED
     check.error_code = error_code
     check.error_message = message
-    check.finished_at = utcnow()
-    check.lease_until = None
-    await session.flush()
-    await _forget_raw_ids(session, check_id)
-    await _touch_day(session, check.created_at)
-    await session.commit()
+    await _close(session, check)
 
 
 async def find_cached(session: AsyncSession, *, file_unique_id: str, model_version: str) -> Check | None:

@@ -282,28 +282,12 @@ async def _awaitable(response: Any) -> Any:
 @serve.deployment(name=INGRESS)
 @serve.ingress(api)
 class Ingress:
-    """Routes only; see ``Front`` for what they do."""
+    """Routes only; see ``Front`` for what they do (and the limits it takes)."""
 
     def __init__(
-        self,
-        prep: DeploymentHandle,
-        image: DeploymentHandle,
-        video: DeploymentHandle,
-        *,
-        max_file_bytes: int,
-        request_timeout_s: float,
-        max_in_flight: int,
-        retry_after_s: int,
+        self, prep: DeploymentHandle, image: DeploymentHandle, video: DeploymentHandle, **limits: Any
     ) -> None:
-        self.front = Front(
-            prep,
-            image,
-            video,
-            max_file_bytes=max_file_bytes,
-            request_timeout_s=request_timeout_s,
-            max_in_flight=max_in_flight,
-            retry_after_s=retry_after_s,
-        )
+        self.front = Front(prep, image, video, **limits)
 
     @api.post("/v1/check", responses=_CHECK_RESPONSES, openapi_extra=_CHECK_BODY, summary="Check an image or video")
     async def check(

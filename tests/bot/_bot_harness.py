@@ -6,7 +6,6 @@ A plain module (not conftest) so test files import it unambiguously.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from fake_telegram import Call, FakeTelegram, private_chat, user
 from fakewatch.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PG_SERVER_URL = os.environ.get("FAKEWATCH_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
 SECRET = "bot-tests-pseudonym-secret"
 OPERATOR_ID = 900
 

@@ -8,15 +8,14 @@ End-to-end on purpose: real PTB polling over HTTP against ``FakeTelegram``, a re
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _bot_harness import FAST, PG_SERVER_URL, Harness
+from _bot_harness import FAST, Harness
+from _postgres import migrated_pg_database
 from engine_http import CheckFn, EngineHTTP, engine_check_fn, engine_models, serving_stand_in
 from fake_telegram import FakeTelegram
 
@@ -55,31 +54,8 @@ def db_url(sqlite_template: Path, tmp_path: Path) -> str:
 @pytest.fixture
 def pg_db_url() -> Iterator[str]:
     """A fresh migrated PostgreSQL database for one test (dropped afterwards)."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    name = f"fakewatch_bot_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_url(PG_SERVER_URL).set(drivername="postgresql", database="postgres")
-    dsn = admin.render_as_string(hide_password=False)
-
-    async def admin_sql(sql: str) -> None:
-        conn = await asyncpg.connect(dsn, timeout=10)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER_URL}: {exc}")
-    url = make_url(PG_SERVER_URL).set(drivername="postgresql+asyncpg", database=name)
-    text = url.render_as_string(hide_password=False)
-    try:
-        asyncio.run(db.upgrade(text))
-        yield text
-    finally:
-        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with migrated_pg_database("fakewatch_bot") as url:
+        yield url
 
 
 # --- the serving side ----------------------------------------------------------------------------

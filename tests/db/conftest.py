@@ -9,54 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import db
+from _postgres import migrated_pg_database
 from db import CheckStatus, Source
 from db._models import Check, Feedback
 
-PG_SERVER_URL = os.environ.get("FAKEWATCH_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
 BACKENDS = ("sqlite", "postgresql")
 TABLES = ("feedback", "checks", "chat_settings", "processed_updates", "stats_days")
-
-
-def _asyncpg_dsn(url: str, database: str) -> str:
-    return make_url(url).set(drivername="postgresql", database=database).render_as_string(hide_password=False)
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(PG_SERVER_URL, "postgres"), timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session (dropped afterwards)."""
-    name = f"fakewatch_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER_URL} ({exc}); set FAKEWATCH_TEST_PG_URL")
-    url = make_url(PG_SERVER_URL).set(drivername="postgresql+asyncpg", database=name)
-    url_text = url.render_as_string(hide_password=False)
-    try:
-        asyncio.run(db.upgrade(url_text))
-        yield url_text
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with migrated_pg_database("fakewatch_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
