@@ -24,6 +24,7 @@ class ModelSection(_Strict):
     architecture: str = "efficientnet_lite0"
     args: dict[str, Any] = Field(default_factory=dict)  # e.g. trainable_blocks, stn_after_block
     pretrained: bool = True  # ImageNet init where the architecture has it
+    init_from: Path | None = None  # a checkpoint directory (weights + card) to start from instead
 
 
 class DataSection(_Strict):

@@ -188,6 +188,7 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     if config.stage == "video_encoder" and task_kind != "video":
         raise ValueError(f"stage video_encoder needs a video architecture, {arch} is {task_kind}")
     model = create_model(arch, pretrained=config.model.pretrained, **config.model.args)
+    init_note = init_from_checkpoint(model, config.model.init_from, arch) if config.model.init_from else None
 
     if config.stage == "image":
         def forward(m, batch, dev):
@@ -215,6 +216,8 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
 
     extra = {"train_crops": len(train_rows), "val_crops": len(val_rows),
              "no_face_rate": {k: v["no_face_rate"] for k, v in summarize(read_manifest(data.cache_dir)).items()}}
+    if init_note is not None:
+        extra["initialised_from"] = init_note
     task = Task(model, train_loader, val_loader, forward, meta, card_fields, pos_weight, extra, epoch_val_loader)
     task.epoch_val_indices = keep if epoch_val_loader is not None else None
     if config.stage == "video_encoder" and epoch_val_loader is not None:
@@ -223,6 +226,25 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
         task.val_loader, task.val_meta = epoch_val_loader, [meta[i] for i in keep]
         task.extra_training["stage1_report_on_val_subsample"] = len(keep)
     return task
+
+
+def init_from_checkpoint(model: nn.Module, directory: Path, architecture: str) -> dict[str, Any]:
+    """Start from a shipped checkpoint's weights (fine-tuning further) rather than ImageNet.
+
+    Loaded through the serving loader, so the file is safetensors and the card must name the
+    same architecture; the trainable-block setting of this run still decides what trains.
+    """
+    from serving.models import load_checkpoint
+
+    checkpoint = load_checkpoint(directory)
+    if checkpoint.card.architecture != architecture:
+        raise ValueError(f"init_from {directory} is {checkpoint.card.architecture}, this run trains {architecture}")
+    model.load_state_dict(checkpoint.model.state_dict(), strict=True)
+    log.info("initialised from %s (%s %s)", directory, checkpoint.card.name, checkpoint.card.version)
+    # the card of what this run started from: its own reproduce command completes the chain
+    return {"name": checkpoint.card.name, "version": checkpoint.card.version,
+            "command": checkpoint.card.training.get("command"),
+            "optimizer_steps": checkpoint.card.training.get("data", {}).get("optimizer_steps")}
 
 
 def stratified_subset(rows: list[dict[str, str]], n: int, seed: int) -> list[int]:

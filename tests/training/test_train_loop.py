@@ -84,6 +84,34 @@ def test_resume_continues_from_saved_state(image_run):
     assert summary["stopped_by"] in ("epochs", "early_stopping")
 
 
+def test_init_from_starts_at_a_checkpoint(image_run, tiny_cache, tmp_path):
+    """Fine-tuning further starts from the exported weights, and the card says from what."""
+    import torch
+
+    from serving.models import create_model, load_checkpoint
+    from training.train import init_from_checkpoint
+
+    out, _ = image_run
+    export = out / "export"
+    fresh = create_model("tiny_cnn", pretrained=False)
+    note = init_from_checkpoint(fresh, export, "tiny_cnn")
+    shipped = load_checkpoint(export).model.state_dict()
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in shipped.items())
+    assert note["version"] == "0.0.1" and "fakewatch train" in note["command"]
+    with pytest.raises(ValueError, match="tiny_cnn"):
+        init_from_checkpoint(create_model("efficientnet_lite0", pretrained=False), export, "efficientnet_lite0")
+
+    cfg = write_config(
+        tmp_path / "more.yaml", name="more", stage="image", out_dir=str(tmp_path),
+        model={"architecture": "tiny_cnn", "pretrained": False, "init_from": str(export)},
+        data={"cache_dir": str(tiny_cache), "input_size": 48, "workers": 0},
+        optim={"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "warmup_steps": 0},
+    )
+    run_training(load_config(cfg))
+    card = json.loads((tmp_path / "more" / "checkpoint" / "model_card.json").read_text())
+    assert card["training"]["data"]["initialised_from"]["name"] == "tiny-image"
+
+
 def test_early_stopping_stops():
     stopper = EarlyStopping(patience=2, min_delta=0.01)
     assert stopper.step(0.7) and not stopper.should_stop
