@@ -206,6 +206,8 @@ def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
 
     from training.train import _evaluate
 
+    # the shipped checkpoint holds the encoder whose features matter (the stage-1 run may be gone)
+    config = config.model_copy(update={"video": config.video.model_copy(update={"encoder_from": Path(video_dir)})})
     task = build_lstm_task(config, torch.device("cpu"))
     ckpt = load_checkpoint(video_dir)
     task.model = ckpt.model
