@@ -244,7 +244,8 @@ def init_from_checkpoint(model: nn.Module, directory: Path, architecture: str) -
     # the card of what this run started from: its own reproduce command completes the chain
     return {"name": checkpoint.card.name, "version": checkpoint.card.version,
             "command": checkpoint.card.training.get("command"),
-            "optimizer_steps": checkpoint.card.training.get("data", {}).get("optimizer_steps")}
+            "optimizer_steps": checkpoint.card.training.get("data", {}).get("optimizer_steps"),
+            "initialised_from": checkpoint.card.training.get("data", {}).get("initialised_from")}
 
 
 def stratified_subset(rows: list[dict[str, str]], n: int, seed: int) -> list[int]:
