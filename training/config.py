@@ -34,6 +34,7 @@ class DataSection(_Strict):
     limit: int = 0  # at most N crops per (split, source, label); 0 = all (tests use a few)
     balance: Literal["sampler", "pos_weight", "none"] = "sampler"
     source_temperature: float = 0.5  # source weights ∝ size**t: 1 = as is, 0 = equal per source
+    source_weights: dict[str, float] = Field(default_factory=dict)  # extra multiplier per source
     workers: int = 1  # DataLoader processes (the machine has 2 cores)
     val_during_training: int = 0  # >0: per-epoch early stopping on this many val items (fixed,
     # stratified); calibration and reports always use the whole validation split
@@ -65,6 +66,9 @@ class OptimSection(_Strict):
 class EarlyStopSection(_Strict):
     patience: int = 3
     min_delta: float = 1e-3
+    # "auc": pooled validation AUC; "mean_source_auc": the mean of the per-source AUCs, so a
+    # small source that lags (StyleGAN: 7 % of validation) counts as much as DFDC
+    metric: Literal["auc", "mean_source_auc"] = "auc"
 
 
 class VideoSection(_Strict):

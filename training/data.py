@@ -109,24 +109,33 @@ class CropDataset(Dataset):
         return to_tensor(rgb, self.size), torch.tensor(float(label)), index
 
 
-def balanced_weights(rows: list[dict[str, str]], source_temperature: float = 0.5) -> torch.Tensor:
+def balanced_weights(
+    rows: list[dict[str, str]],
+    source_temperature: float = 0.5,
+    source_weights: dict[str, float] | None = None,
+) -> torch.Tensor:
     """Sampling weights: labels equal within each source; sources ∝ size**temperature.
 
     Why: DFDC has 6x MesoNet's crops and 10x StyleGAN's; tempering keeps the small sources from
-    being drowned without repeating their few hundred images endlessly.
+    being drowned without repeating their few hundred images endlessly. ``source_weights``
+    multiplies a source's share on top (e.g. ``{"stylegan": 2}`` for the source that lags).
     """
+    extra = dict(source_weights or {})
+    if any(not w > 0 for w in extra.values()):
+        raise ValueError(f"source weights must be positive, got {extra}")
     per_cell = Counter((r["source"], r["label"]) for r in rows)
     per_source = Counter(r["source"] for r in rows)
     labels_in = {s: sum(1 for (src, _) in per_cell if src == s) for s in per_source}
     weights = []
     for r in rows:
-        source_mass = per_source[r["source"]] ** source_temperature
+        source_mass = per_source[r["source"]] ** source_temperature * extra.get(r["source"], 1.0)
         weights.append(source_mass / labels_in[r["source"]] / per_cell[(r["source"], r["label"])])
     w = torch.tensor(weights, dtype=torch.double)
     return w / w.sum()
 
 
-def make_sampler(rows, source_temperature: float, num_samples: int, seed: int) -> WeightedRandomSampler:
+def make_sampler(rows, source_temperature: float, num_samples: int, seed: int,
+                 source_weights: dict[str, float] | None = None) -> WeightedRandomSampler:
     generator = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(balanced_weights(rows, source_temperature), num_samples, replacement=True,
-                                 generator=generator)
+    return WeightedRandomSampler(balanced_weights(rows, source_temperature, source_weights), num_samples,
+                                 replacement=True, generator=generator)

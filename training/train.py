@@ -42,7 +42,7 @@ from training.metrics import binary_metrics, sigmoid
 log = logging.getLogger(__name__)
 
 MAX_SHIPPED_BYTES = 60 * 1024 * 1024  # shipped checkpoints live in git
-METRIC_FIELDS = ("epoch", "step", "lr", "train_loss", "val_loss", "val_auc", "val_accuracy", "seconds")
+METRIC_FIELDS = ("epoch", "step", "lr", "train_loss", "val_loss", "val_auc", "val_accuracy", "val_selection", "seconds")
 
 
 def seed_everything(seed: int) -> None:
@@ -125,6 +125,21 @@ def per_group_metrics(meta: list[dict[str, Any]], labels: np.ndarray, probs: np.
     return out
 
 
+def selection_metric(name: str, task: Task, labels: np.ndarray, probs: np.ndarray, metrics: dict) -> float:
+    """The number early stopping and best-epoch keeping follow (see ``EarlyStopSection.metric``)."""
+    if name == "auc":
+        return float(metrics["auc"])
+    if task.epoch_val_loader is not None and task.epoch_val_indices is not None:
+        meta = [task.val_meta[i] for i in task.epoch_val_indices]
+    else:
+        meta = task.val_meta
+    if len(meta) != len(labels):
+        raise ValueError(f"{len(meta)} validation records for {len(labels)} predictions")
+    aucs = [m["auc"] for m in per_group_metrics(meta, labels, probs).values() if not math.isnan(m["auc"])]
+    metrics["mean_source_auc"] = float(np.mean(aucs)) if aucs else math.nan
+    return metrics["mean_source_auc"]
+
+
 def _write_metrics_row(path: Path, row: dict[str, Any]) -> None:
     new = not path.exists()
     with path.open("a", newline="") as handle:
@@ -165,7 +180,8 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     loader_args = dict(num_workers=data.workers, persistent_workers=data.workers > 0,
                        pin_memory=device.type == "cuda")
     if data.balance == "sampler":
-        sampler = make_sampler(train_rows, data.source_temperature, steps * bs, config.seed)
+        sampler = make_sampler(train_rows, data.source_temperature, steps * bs, config.seed,
+                               source_weights=data.source_weights)
         train_loader = DataLoader(train_ds, batch_size=bs, sampler=sampler, drop_last=True, **loader_args)
     else:
         generator = torch.Generator().manual_seed(config.seed)
@@ -193,16 +209,12 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     if config.stage == "image":
         def forward(m, batch, dev):
             x, y, _ = batch
-            x = x.to(dev, non_blocking=True)
-            if dev.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = x.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
             return m(x), y.to(dev)
     else:
         def forward(m, batch, dev):
             x, y, _ = batch
-            x = x.to(dev, non_blocking=True)
-            if dev.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = x.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
             return m.classify_frames(x), y.to(dev)
 
     meta = [{"source": r["source"], "group": r["group"], "file": r["file"]} for r in val_rows]
@@ -270,9 +282,9 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
     started = time.time()
     write_json(run_dir / "config.json", config.model_dump(mode="json"))
     task = build_task(config, device)
-    model = task.model.to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    # channels-last on the CPU too: same float32 arithmetic, and EfficientNet's depthwise
+    # convolutions train ~1.6x faster that way here (0.7 vs 1.2 s per batch of 32 at 128 px)
+    model = task.model.to(device).to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
     steps_per_epoch = len(task.train_loader)
@@ -340,14 +352,15 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
         val_logits, val_labels = _evaluate(task, device, task.epoch_val_loader)
         val_probs = sigmoid(val_logits)
         metrics = binary_metrics(val_labels, val_probs)
-        improved = stopper.step(metrics["auc"])
+        selection = selection_metric(config.early_stop.metric, task, val_labels, val_probs, metrics)
+        improved = stopper.step(selection)
         if plateau is not None:
-            plateau.step(metrics["auc"])
+            plateau.step(selection)
         if improved:
             save_weights(model, run_dir / "best.safetensors")
             write_json(run_dir / "best.json", {"epoch": epoch, "step": step, **metrics})
         row = dict(epoch=epoch, step=step, lr=optimizer.param_groups[0]["lr"], train_loss=float(np.mean(losses)) if losses else "",
-                   val_loss=metrics["log_loss"], val_auc=metrics["auc"], val_accuracy=metrics["accuracy"],
+                   val_loss=metrics["log_loss"], val_auc=metrics["auc"], val_accuracy=metrics["accuracy"], val_selection=selection,
                    seconds=round(time.time() - t0, 1))
         _write_metrics_row(run_dir / "metrics.csv", row)
         log.info("epoch %d: %s%s", epoch, {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},

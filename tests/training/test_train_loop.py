@@ -121,6 +121,43 @@ def test_early_stopping_stops():
     assert stopper.should_stop and stopper.best == 0.7
 
 
+def test_mean_source_auc_weighs_each_source_equally():
+    import numpy as np
+
+    from training.train import Task, selection_metric
+
+    # source a: perfectly ranked (AUC 1); source b: reversed (AUC 0); b is small, so pooled AUC is high
+    meta = [{"source": "a"}] * 8 + [{"source": "b"}] * 2
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0, 1])
+    probs = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 0.55, 0.45])
+    task = Task(None, None, None, None, meta, {})
+    pooled = {"auc": 0.9}
+    assert selection_metric("auc", task, labels, probs, pooled) == 0.9
+    assert selection_metric("mean_source_auc", task, labels, probs, pooled) == pytest.approx(0.5)
+    task.epoch_val_loader, task.epoch_val_indices = object(), [0, 4, 8, 9]  # a per-epoch subsample
+    sub = selection_metric("mean_source_auc", task, labels[[0, 4, 8, 9]], probs[[0, 4, 8, 9]], {})
+    assert sub == pytest.approx(0.5)
+
+
+def test_run_with_mean_source_auc_and_source_weights(tiny_cache, tmp_path):
+    import csv
+
+    cfg = write_config(
+        tmp_path / "msa.yaml", name="msa", stage="image", out_dir=str(tmp_path),
+        model={"architecture": "tiny_cnn", "pretrained": False},
+        data={"cache_dir": str(tiny_cache), "input_size": 32, "workers": 0, "source_weights": {"stylegan": 2.0}},
+        augment={"enabled": False},
+        optim={"epochs": 2, "batch_size": 4, "steps_per_epoch": 2, "warmup_steps": 0},
+        early_stop={"metric": "mean_source_auc"},
+    )
+    run_training(load_config(cfg))
+    rows = list(csv.DictReader((tmp_path / "msa" / "metrics.csv").open()))
+    assert len(rows) == 2 and all(0.0 <= float(r["val_selection"]) <= 1.0 for r in rows)
+    card = json.loads((tmp_path / "msa" / "checkpoint" / "model_card.json").read_text())
+    assert card["training"]["config"]["data"]["source_weights"] == {"stylegan": 2.0}
+    assert card["training"]["config"]["early_stop"]["metric"] == "mean_source_auc"
+
+
 def test_training_stops_early_when_auc_stalls(tiny_cache, tmp_path):
     cfg = write_config(
         tmp_path / "stall.yaml", name="stall", stage="image", out_dir=str(tmp_path),
