@@ -46,6 +46,8 @@ class Settings(BaseSettings):
 
     # --- faces ---------------------------------------------------------------------------
     detector: Literal["hog", "cnn"] = "hog"
+    # still images where the detector finds no face get a second search with dlib's CNN
+    image_fallback_detector: Literal["none", "cnn"] = "cnn"
     detect_max_side: int = 480
     face_margin: float = 0.25
     min_face_px: int = 24

@@ -243,8 +243,11 @@ class Engine:
                 detector or self.settings.detector,
                 max_side=self.settings.detect_max_side,
                 min_face_px=self.settings.min_face_px,
+                fallback=self.settings.image_fallback_detector,
             )
-        self.detector: FaceDetector = detector
+        self.detector: FaceDetector = detector  # still images (HOG, then the CNN if HOG finds none)
+        # video frames: the primary detector only (a CNN per frame would cost seconds per clip)
+        self.video_detector: FaceDetector = getattr(detector, "primary", detector)
         self.keyframe_every = keyframe_every
         self.device = _resolve_device(self.settings.device)
         self.bf16 = resolve_precision(precision, self.device)
@@ -334,7 +337,7 @@ class Engine:
         tracks: list[list[int]] = []
         if media.kind == MediaKind.VIDEO:
             kwargs = {} if self.keyframe_every is None else {"keyframe_every": self.keyframe_every}
-            detections = detect_frames(self.detector, images, workers=DETECT_THREADS, **kwargs)
+            detections = detect_frames(self.video_detector, images, workers=DETECT_THREADS, **kwargs)
             for track in link_tracks(detections):
                 tracks.append([])
                 for frame_index, box in zip(track.frames, track.boxes):

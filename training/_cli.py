@@ -36,6 +36,10 @@ def _prepare_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="at most N inputs per source (0: all)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--image-fallback", default=settings.image_fallback_detector, choices=["none", "cnn"],
+                        help="second detector for stills where the first finds no face (as the engine)")
+    parser.add_argument("--redo-no-face", action="store_true",
+                        help="search the inputs recorded as no_face again (e.g. with the fallback)")
     return parser
 
 
@@ -57,11 +61,12 @@ def prepare_main(argv: list[str]) -> int:
         print(f"prepare-data: {exc}", file=sys.stderr)
         return 2
     config = CacheConfig(
-        detector=settings.detector, detect_max_side=settings.detect_max_side, min_face_px=settings.min_face_px,
+        detector=settings.detector, image_fallback=args.image_fallback,
+        detect_max_side=settings.detect_max_side, min_face_px=settings.min_face_px,
         margin=args.margin, size=args.size, frames_per_video=args.frames,
     )
     report = build_cache(samples, args.cache_dir, config=config, workers=args.workers, roots=roots,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, redo_no_face=args.redo_no_face)
     print(json.dumps({"cache_dir": str(args.cache_dir), "sources": report}, indent=2))
     return 0
 

@@ -46,9 +46,14 @@ def face_api():
     return create_detector, crop_face, FaceBox, "serving.faces"
 
 
+def _impl_name(detector) -> str:
+    return f"serving.faces:{getattr(detector, 'name', 'detector')}"
+
+
 @dataclass(frozen=True)
 class CacheConfig:
     detector: str = "hog"
+    image_fallback: str = "cnn"  # as the engine: a CNN search where HOG finds no face in a still
     detect_max_side: int = 480
     min_face_px: int = 24
     margin: float = 0.25
@@ -84,10 +89,12 @@ def _init_worker(config: CacheConfig, cache_dir: str) -> None:
     _WORKER.update(
         config=config,
         cache_dir=Path(cache_dir),
-        detector=create_detector(config.detector, max_side=config.detect_max_side, min_face_px=config.min_face_px),
+        detector=create_detector(config.detector, max_side=config.detect_max_side, min_face_px=config.min_face_px,
+                                 fallback=config.image_fallback),
         crop_face=crop_face,
         impl=impl,
     )
+    _WORKER["impl"] = _impl_name(_WORKER["detector"])
 
 
 def _crop_name(sample: Sample, frame: int, track: int) -> str:
@@ -139,7 +146,8 @@ def _process_video(sample: Sample, file: str) -> list[dict]:
     )
     media = load_media(sample.path, limits=limits, n_frames=config.frames_per_video)
     # the engine's own video path: full search on keyframes, region search in between
-    detections = detect_frames(_WORKER["detector"], [frame.image for frame in media.frames], workers=1)
+    video_detector = getattr(_WORKER["detector"], "primary", _WORKER["detector"])  # as Engine.video_detector
+    detections = detect_frames(video_detector, [frame.image for frame in media.frames], workers=1)
     tracks = link_tracks(detections)
     if not tracks:
         return [_row(sample, file, STATUS_NO_FACE)]
@@ -149,6 +157,8 @@ def _process_video(sample: Sample, file: str) -> list[dict]:
         for frame_index, box in zip(track.frames, track.boxes):
             crop = _save_crop(by_index[frame_index].image, box, sample, frame_index, track.id)
             rows.append(_row(sample, file, STATUS_OK, frame=frame_index, track=track.id, box=box, crop=crop))
+    for row in rows:
+        row["crop_impl"] = _impl_name(video_detector)
     return rows
 
 
@@ -185,11 +195,24 @@ def build_cache(
     workers: int = 2,
     roots: Sequence[Path] = (),
     progress: bool = True,
+    redo_no_face: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Crop every sample not yet in the manifest; return per-source counts and no-face rates."""
+    """Crop every sample not yet in the manifest; return per-source counts and no-face rates.
+
+    ``redo_no_face`` searches the inputs recorded as ``no_face`` again (e.g. after the detector
+    gained its CNN fallback): their rows are dropped from the manifest first.
+    """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     manifest = cache_dir / MANIFEST_NAME
+    if redo_no_face and manifest.exists():
+        kept = [r for r in read_manifest(cache_dir) if r["status"] != STATUS_NO_FACE]
+        tmp = manifest.with_suffix(".tmp")
+        with tmp.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS_FULL, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+        tmp.replace(manifest)
     done = {sample_key(r["source"], r["file"]) for r in read_manifest(cache_dir)}
     todo = []
     for sample in samples:

@@ -135,8 +135,10 @@ def selection_metric(name: str, task: Task, labels: np.ndarray, probs: np.ndarra
         meta = task.val_meta
     if len(meta) != len(labels):
         raise ValueError(f"{len(meta)} validation records for {len(labels)} predictions")
-    aucs = [m["auc"] for m in per_group_metrics(meta, labels, probs).values() if not math.isnan(m["auc"])]
+    per_source = {k: m["auc"] for k, m in per_group_metrics(meta, labels, probs).items()}
+    aucs = [a for a in per_source.values() if not math.isnan(a)]
     metrics["mean_source_auc"] = float(np.mean(aucs)) if aucs else math.nan
+    log.info("validation AUC per source: %s", {k: round(a, 4) for k, a in per_source.items()})
     return metrics["mean_source_auc"]
 
 

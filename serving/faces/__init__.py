@@ -5,9 +5,11 @@ from serving.faces._detector import (
     DETECTORS,
     CnnDetector,
     FaceBox,
+    FallbackDetector,
     FaceDetector,
     HogDetector,
     create_detector,
+    reframe,
 )
 from serving.faces._tracks import Track, detect_frames, keyframes, link_tracks
 
@@ -16,6 +18,7 @@ __all__ = [
     "CnnDetector",
     "FaceBox",
     "FaceDetector",
+    "FallbackDetector",
     "HogDetector",
     "Track",
     "create_detector",
@@ -24,4 +27,5 @@ __all__ = [
     "detect_frames",
     "keyframes",
     "link_tracks",
+    "reframe",
 ]

@@ -116,13 +116,15 @@ class _DlibDetector:
 
     name = "dlib"
 
-    def __init__(self, *, max_side: int = 480, min_face_px: int = 24) -> None:
+    def __init__(self, *, max_side: int = 480, min_face_px: int = 24, max_upsample: int | None = None) -> None:
         if max_side < 32:
             raise ValueError(f"max_side must be at least 32 pixels, got {max_side}")
         if min_face_px < 0:
             raise ValueError(f"min_face_px must not be negative, got {min_face_px}")
         self.max_side = int(max_side)
         self.min_face_px = int(min_face_px)
+        # None: the usual cascade; 0: never enlarge (the CNN fallback, whose cost grows 4x per step)
+        self.max_upsample = None if max_upsample is None else max(0, int(max_upsample))
         # dlib detectors are not safe to share between threads ("make a copy for each
         # thread", dlib's object_detector docs; sharing one segfaulted here), and building
         # one costs 0.3-4 s (it deserialises the model), so they are pooled: a thread takes
@@ -169,11 +171,14 @@ class _DlibDetector:
             pad = max(1, int(round(max(h, w) * SMALL_IMAGE_PAD)))
             padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
             for upsample in (0, 1):
+                if self.max_upsample is not None and upsample > self.max_upsample:
+                    break
                 found = self._run(padded, upsample)
                 if found:
                     return [(x1 - pad, y1 - pad, x2 - pad, y2 - pad) for x1, y1, x2, y2 in found]
             return []
-        return self._run(rgb, LARGE_IMAGE_UPSAMPLE)
+        upsample = LARGE_IMAGE_UPSAMPLE if self.max_upsample is None else min(LARGE_IMAGE_UPSAMPLE, self.max_upsample)
+        return self._run(rgb, upsample)
 
     def _to_boxes(
         self, raw: list[tuple[int, int, int, int]], scale: float, offset: tuple[int, int],
@@ -255,11 +260,91 @@ class CnnDetector(_DlibDetector):
 
 DETECTORS: dict[str, type[_DlibDetector]] = {"hog": HogDetector, "cnn": CnnDetector}
 
+# How a CNN (MMOD) box maps onto the box HOG draws around the same face: side scale and centre
+# shift in units of the CNN box side. Medians over the ../shared/data face images on which both
+# detectors found the face (measured by benchmarks/bench_faces.py --framing; DEVELOPERS.md).
+# The models were trained on HOG-framed crops, so a fallback box is re-framed before cropping.
+CNN_TO_HOG_SCALE = 1.091
+CNN_TO_HOG_SHIFT = (0.022, 0.064)
+# The fallback never enlarges: it looks for the faces HOG misses (turned, blurred), which in a
+# photo are big enough at the detection copy's scale; enlarging would multiply its cost by 4.
+FALLBACK_MAX_UPSAMPLE = 0
 
-def create_detector(name: str = "hog", *, max_side: int = 480, min_face_px: int = 24) -> FaceDetector:
-    """A detector by name (``hog`` or ``cnn``); unknown names fail loudly, listing the choices."""
+
+def reframe(box: FaceBox, scale: float, shift: tuple[float, float], shape: tuple[int, ...]) -> FaceBox:
+    """``box`` scaled about its centre and shifted (in units of its side), clipped to the frame."""
+    h, w = shape[:2]
+    cx, cy = box.center
+    cx, cy = cx + shift[0] * box.side, cy + shift[1] * box.side
+    half_w, half_h = box.width * scale / 2.0, box.height * scale / 2.0
+    return FaceBox(
+        max(0, int(round(cx - half_w))), max(0, int(round(cy - half_h))),
+        min(w, int(round(cx + half_w))), min(h, int(round(cy + half_h))), box.score,
+    )
+
+
+class FallbackDetector:
+    """HOG first; dlib's CNN only when HOG finds no face in a still image.
+
+    Why: HOG misses turned, blurred and heavily compressed faces (8 % of the DFDC face images,
+    more of the fakes than of the reals); the CNN finds most of them but costs far more, so it
+    runs only where the answer would otherwise be ``no_face``. Its boxes are re-framed to HOG's
+    (``CNN_TO_HOG_*``), the framing the models were trained on. Video frames use the primary's
+    ``detect_region`` and ``detect`` directly (``primary``): a fallback per frame is too slow.
+    """
+
+    def __init__(self, primary: _DlibDetector, fallback_name: str = "cnn") -> None:
+        if fallback_name not in DETECTORS:
+            raise ValueError(f"unknown fallback detector {fallback_name!r}; choose one of {sorted(DETECTORS)}")
+        self.primary = primary
+        self.fallback_name = fallback_name
+        self.name = f"{primary.name}+{fallback_name}"
+        self._fallback: _DlibDetector | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"FallbackDetector({self.primary!r}, fallback={self.fallback_name!r})"
+
+    @property
+    def fallback(self) -> _DlibDetector:
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = DETECTORS[self.fallback_name](
+                    max_side=self.primary.max_side, min_face_px=self.primary.min_face_px,
+                    max_upsample=FALLBACK_MAX_UPSAMPLE,
+                )
+            return self._fallback
+
+    def warm(self, copies: int = 2) -> None:
+        """Warms the primary only: the fallback is built on first use (most inputs never need it)."""
+        self.primary.warm(copies)
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        boxes = self.primary.detect(rgb)
+        if boxes or self.fallback_name == self.primary.name:
+            return boxes
+        found = self.fallback.detect(rgb)
+        if self.fallback_name == "cnn" and self.primary.name == "hog":
+            found = [reframe(b, CNN_TO_HOG_SCALE, CNN_TO_HOG_SHIFT, rgb.shape) for b in found]
+        min_side = max(1, self.primary.min_face_px)
+        return sorted((b for b in found if b.width >= min_side and b.height >= min_side), key=lambda b: -b.area)
+
+    def detect_region(self, rgb: np.ndarray, around: FaceBox) -> list[FaceBox]:
+        return self.primary.detect_region(rgb, around)
+
+
+def create_detector(
+    name: str = "hog", *, max_side: int = 480, min_face_px: int = 24, fallback: str | None = None
+) -> FaceDetector:
+    """A detector by name (``hog`` or ``cnn``); unknown names fail loudly, listing the choices.
+
+    ``fallback`` (e.g. ``"cnn"``) wraps it in a :class:`FallbackDetector` for still images.
+    """
     try:
         cls = DETECTORS[name]
     except KeyError:
         raise ValueError(f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)}") from None
-    return cls(max_side=max_side, min_face_px=min_face_px)
+    detector = cls(max_side=max_side, min_face_px=min_face_px)
+    if fallback and fallback != "none":
+        return FallbackDetector(detector, fallback)
+    return detector

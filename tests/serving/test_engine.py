@@ -71,6 +71,19 @@ def test_real_dfdc_clip(engine, shared_videos):
     assert 0 <= box[0] < box[2] <= 1920 and 0 <= box[1] < box[3] <= 1080
 
 
+def test_still_image_hog_misses_gets_the_cnn_fallback(settings, shared_data):
+    """A DFDC fake face HOG finds no face in: judged via the CNN fallback, not called no_face."""
+    image, video = tiny_checkpoints()
+    path = shared_data / "faces" / "dfdc" / "fake" / "acbqitgkie.jpg"
+    with_fallback = Engine(settings, image_ckpt=image, video_ckpt=video, frames=4)
+    assert with_fallback.detector.name == "hog+cnn" and with_fallback.video_detector.name == "hog"
+    result = with_fallback.check(path)
+    assert result.verdict in {Verdict.REAL, Verdict.UNCERTAIN, Verdict.FAKE} and len(result.faces) == 1
+    plain = Engine(settings.model_copy(update={"image_fallback_detector": "none"}), image_ckpt=image,
+                   video_ckpt=video, frames=4)
+    assert plain.check(path).verdict is Verdict.NO_FACE
+
+
 def test_real_face_image(engine, shared_data):
     path = sorted((shared_data / "faces" / "stylegan" / "fake").glob("*.jpg"))[0]
     result = engine.check(path)

@@ -82,3 +82,59 @@ def test_tight_face_crops_are_found(detector, shared_data, source):
     files = sorted((shared_data / "faces" / source / "real").glob("*.jpg"))[:12]
     found = sum(bool(detector.detect(np.asarray(Image.open(f).convert("RGB")))) for f in files)
     assert found >= 9, f"{source}: faces found in only {found}/12 crops"
+
+
+# Face images from ../shared/data in which HOG finds no face (recorded no_face in the crop
+# cache) and dlib's CNN does: what the still-image fallback exists for.
+HOG_MISSES = ("dfdc/fake/acbqitgkie.jpg", "mesonet/real/100_784.jpg")
+
+
+@pytest.fixture(scope="module")
+def fallback_detector():
+    from serving.faces import FallbackDetector
+
+    detector = create_detector("hog", fallback="cnn")
+    assert isinstance(detector, FallbackDetector) and detector.name == "hog+cnn"
+    return detector
+
+
+@pytest.mark.parametrize("name", HOG_MISSES)
+def test_fallback_finds_faces_hog_misses(detector, fallback_detector, shared_data, name):
+    rgb = np.asarray(Image.open(shared_data / "faces" / name).convert("RGB"))
+    assert detector.detect(rgb) == []
+    boxes = fallback_detector.detect(rgb)
+    assert len(boxes) >= 1
+    box = boxes[0]
+    assert 0 <= box.x1 < box.x2 <= rgb.shape[1] and 0 <= box.y1 < box.y2 <= rgb.shape[0]
+    assert box.side >= 0.3 * max(rgb.shape[:2])  # a tight crop: the face fills much of it
+
+
+def test_fallback_keeps_hog_boxes_when_hog_finds_the_face(detector, shared_videos):
+    fallback_detector = create_detector("hog", fallback="cnn")
+    rgb = _frame(shared_videos["dfdc_lynaeydofd"], 30)
+    assert fallback_detector.detect(rgb) == detector.detect(rgb)
+    assert fallback_detector._fallback is None  # never built: HOG answered
+    (box,) = detector.detect(rgb)
+    assert fallback_detector.detect_region(rgb, box) == detector.detect_region(rgb, box)
+
+
+def test_fallback_finds_nothing_in_noise(fallback_detector):
+    rng = np.random.default_rng(1)
+    assert fallback_detector.detect(rng.integers(0, 255, (300, 300, 3), dtype=np.uint8)) == []
+
+
+def test_reframe_scales_about_the_centre_and_clips():
+    from serving.faces import reframe
+
+    box = FaceBox(100, 100, 200, 200)
+    assert reframe(box, 1.0, (0.0, 0.0), (480, 640)) == box
+    bigger = reframe(box, 1.2, (0.0, 0.1), (480, 640))
+    assert bigger.width == 120 and bigger.center == (150.0, 160.0)
+    clipped = reframe(FaceBox(0, 0, 50, 50), 2.0, (0.0, 0.0), (60, 60))
+    assert (clipped.x1, clipped.y1) == (0, 0) and clipped.x2 <= 60 and clipped.y2 <= 60
+
+
+def test_unknown_fallback_fails_loudly():
+    with pytest.raises(ValueError, match="unknown fallback detector"):
+        create_detector("hog", fallback="haar")
+    assert isinstance(create_detector("hog", fallback="none"), HogDetector)
