@@ -10,7 +10,8 @@ sends closed-loop requests and prints one JSON document:
 Per level: checks/s (200 answers per wall second), p50/p95 latency of 200 answers, counts of
 every status (503 = pushed back, 504 = timed out) and of requests that got no answer at all
 ("lost": connection errors or the client's own timeout), plus the batch sizes the model replicas
-formed. Targets (issue 4): image throughput with batching ≥ 1.5× without at concurrency 16;
+formed, and the CPU milliseconds each Ray process (proxy, ingress, MediaPrep, models) spent per
+answered check (from /proc: where a small machine's cores go). Targets (issue 4): image throughput with batching ≥ 1.5× without at concurrency 16;
 at 64 concurrent requests every request answered (result or 503), none lost.
 """
 
@@ -55,6 +56,34 @@ def _payloads(kind: str) -> list[tuple[str, bytes]]:
     return [(p.name, p.read_bytes()) for p in paths]
 
 
+def _ray_cpu_seconds(proc_root: Path = Path("/proc")) -> dict[str, float]:
+    """CPU seconds (user + system) so far of every Ray process on this machine, by process title
+    (``ray::ServeReplica:fakewatch:MediaPrep``, ``ray::ProxyActor``...); Linux only, else {}."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out: dict[str, float] = {}
+    for proc in proc_root.glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace").strip()
+            if not title.startswith("ray::"):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = title.split()[0].replace("ray::ServeReplica:fakewatch:", "")
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def _cpu_per_check(before: dict[str, float], after: dict[str, float], checks: int) -> dict[str, float]:
+    """Milliseconds of CPU each Ray process spent per answered check (where the cores went)."""
+    if not checks:
+        return {}
+    spent = {k: after[k] - before.get(k, 0.0) for k in after}
+    rows = {k: round(v * 1000 / checks, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0.005}
+    rows["all_ray_processes"] = round(sum(spent.values()) * 1000 / checks, 1)
+    return rows
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -91,9 +120,11 @@ async def _level(url: str, payloads: list[tuple[str, bytes]], concurrency: int, 
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         async with session.get(url + "/v1/stats") as resp:
             before = await resp.json()
+        cpu_before = _ray_cpu_seconds()
         start = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         wall = time.perf_counter() - start
+        cpu_after = _ray_cpu_seconds()
         async with session.get(url + "/v1/stats") as resp:
             after = await resp.json()
     ok = statuses.get("200", 0)
@@ -111,6 +142,7 @@ async def _level(url: str, payloads: list[tuple[str, bytes]], concurrency: int, 
         "batches": {
             model: _batch_delta(before[model], after[model]) for model in ("image_model", "video_model")
         },
+        "cpu_ms_per_check": _cpu_per_check(cpu_before, cpu_after, ok),
     }
 
 
