@@ -34,7 +34,15 @@ from serving.faces import (
     link_tracks,
 )
 from serving.intake import IntakeError, IntakeLimits, load_media
-from serving.models import Checkpoint, ModelCard, init_checkpoint, load_checkpoint, preprocess, read_card
+from serving.models import (
+    Checkpoint,
+    ModelCard,
+    image_logits,
+    init_checkpoint,
+    load_checkpoint,
+    preprocess,
+    read_card,
+)
 from serving.result import CheckResult, FaceResult, ModelInfo, TimelinePoint
 from serving.verdict import band, calibrate, fuse, top_moments, video_weight
 
@@ -393,7 +401,7 @@ class Engine:
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(crops), IMAGE_BATCH):
                 x = preprocess(crops[start : start + IMAGE_BATCH], ckpt.card).to(self.device)
-                logits.append(ckpt.model(x).float().reshape(-1).cpu().numpy())
+                logits.append(image_logits(ckpt.model, x, ckpt.card).cpu().numpy())
         return calibrate(np.concatenate(logits), ckpt.card.temperature)
 
     def score_tracks(self, seqs: Sequence[np.ndarray]) -> list[tuple[float, np.ndarray]]:

@@ -90,6 +90,8 @@ class ExportSection(_Strict):
     version: str = "0.1.0"
     half: bool = True
     target_precision: float = 0.95
+    # image models: calibrate, report and ship with this test-time augmentation (serving applies it)
+    tta: Literal["none", "hflip"] = "none"
 
 
 class TrainConfig(_Strict):

@@ -407,6 +407,16 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
 
     model = model.cpu().float().eval()
     task.model = model
+    tta = config.export.tta if config.stage == "image" else "none"
+    if tta != "none":
+        # calibration, reports and the fp16 check see the logits serving will compute
+        from serving.models import image_logits
+
+        def forward_tta(m, batch, dev):
+            x, y, _ = batch
+            return image_logits(m, x.to(dev).contiguous(memory_format=torch.channels_last), tta), y.to(dev)
+
+        task.forward = forward_tta
     logits, labels = _evaluate(task, torch.device("cpu"))
     cal = calibrate(logits, labels, target_precision=config.export.target_precision)
     probs = sigmoid(logits / cal["temperature"])
@@ -457,7 +467,7 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
     card = ModelCard(
         name=config.export.name, version=config.export.version, architecture=config.model.architecture,
         arch_args=args, temperature=cal["temperature"], thresholds=thresholds, trained=True,
-        training=training, metrics=metrics, fusion=fusion, **task.card_fields,
+        training=training, metrics=metrics, fusion=fusion, test_time_augmentation=tta, **task.card_fields,
     )
     ckpt_dir = save_checkpoint(model, card, run_dir / "checkpoint", half=False)
     exported = None

@@ -227,14 +227,14 @@ def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
 def image_probs_for_clips(image_dir: Path, specs: list[ClipSpec], cache_dir: Path, length: int,
                           size: int) -> np.ndarray:
     """The image CNN's calibrated mean probability over each clip's frames (what the engine fuses)."""
-    from serving.models import load_checkpoint, preprocess
+    from serving.models import image_logits, load_checkpoint, preprocess
 
     ckpt = load_checkpoint(image_dir)
     out = []
     with torch.inference_mode():
         for spec in specs:
             clip = _render(spec, cache_dir, length, size)
-            logits = ckpt.model(preprocess(clip, ckpt.card)).float().numpy()
+            logits = image_logits(ckpt.model, preprocess(clip, ckpt.card), ckpt.card).numpy()
             out.append(float(np.mean(ckpt.card.calibrate(logits))))
     return np.array(out)
 

@@ -17,7 +17,7 @@ from serving.models._checkpoint import (
 )
 from serving.models._constants import IMAGENET_MEAN, IMAGENET_STD
 from serving.models._gradcam import grad_cam
-from serving.models._preprocess import preprocess
+from serving.models._preprocess import image_logits, preprocess
 from serving.models._registry import (
     UnknownModelError,
     create_model,
@@ -37,6 +37,7 @@ __all__ = [
     "card_json",
     "create_model",
     "grad_cam",
+    "image_logits",
     "init_checkpoint",
     "list_models",
     "load_checkpoint",

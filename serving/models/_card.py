@@ -68,6 +68,9 @@ class ModelCard(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)  # validation figures, per source
     created: str = Field(default_factory=_utc_now)
     fusion: dict[str, Any] = Field(default_factory=dict)  # video: how track scores mix with the CNN
+    # image models: "hflip" averages the logits of each crop and its mirror image; the
+    # temperature and thresholds were fitted on those averaged logits, so they belong together
+    test_time_augmentation: Literal["none", "hflip"] = "none"
 
     @field_validator("std")
     @classmethod

@@ -30,3 +30,19 @@ def preprocess(crops: np.ndarray, card: ModelCard) -> torch.Tensor:
     mean = torch.tensor(card.mean, dtype=torch.float32).view(1, 3, 1, 1)
     std = torch.tensor(card.std, dtype=torch.float32).view(1, 3, 1, 1)
     return ((x - mean) / std).contiguous()
+
+
+def image_logits(model: torch.nn.Module, x: torch.Tensor, card: ModelCard | str) -> torch.Tensor:
+    """The image CNN's logits ``[N]`` for preprocessed crops, with the card's test-time augmentation.
+
+    Serving and training both call this, so the temperature a card was calibrated with always
+    meets the same kind of logits. ``card`` may also be the augmentation's name (training, before
+    a card exists). ``hflip``: the mean of the logits of a crop and its mirror (one forward pass).
+    """
+    tta = card if isinstance(card, str) else card.test_time_augmentation
+    if tta not in ("none", "hflip"):
+        raise ValueError(f"unknown test-time augmentation {tta!r}")
+    if tta == "hflip" and len(x):
+        both = model(torch.cat([x, torch.flip(x, dims=[3])])).float().reshape(-1)
+        return (both[: len(x)] + both[len(x) :]) / 2
+    return model(x).float().reshape(-1)

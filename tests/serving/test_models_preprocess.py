@@ -52,3 +52,26 @@ def test_resizes_other_sizes_with_area_interpolation(card: ModelCard) -> None:
 def test_bad_crops_raise_typed_errors(card: ModelCard, crops: object, error: type) -> None:
     with pytest.raises(error):
         preprocess(crops, card)  # type: ignore[arg-type]
+
+
+def test_image_logits_hflip_averages_a_crop_and_its_mirror():
+    import torch
+
+    from serving.models import create_model, image_logits, init_checkpoint
+
+    torch.manual_seed(0)
+    model = create_model("tiny_cnn").eval()
+    x = torch.randn(3, 3, 32, 32)
+    mirrored = torch.flip(x, dims=[3])
+    with torch.inference_mode():
+        plain = image_logits(model, x, "none")
+        tta = image_logits(model, x, "hflip")
+        assert torch.allclose(plain, model(x).reshape(-1))
+        assert torch.allclose(tta, (model(x).reshape(-1) + model(mirrored).reshape(-1)) / 2, atol=1e-6)
+        assert torch.allclose(tta, image_logits(model, mirrored, "hflip"), atol=1e-6)  # mirror-invariant
+        assert not torch.allclose(plain, image_logits(model, mirrored, "none"))
+        card = init_checkpoint("image", architecture="tiny_cnn", input_size=32).card
+        assert torch.allclose(image_logits(model, x, card.model_copy(update={"test_time_augmentation": "hflip"})), tta)
+        assert image_logits(model, x[:0], "hflip").shape == (0,)
+    with pytest.raises(ValueError, match="test-time augmentation"):
+        image_logits(model, x, "rotate")

@@ -28,7 +28,7 @@ def image_run(tiny_cache, tmp_path_factory):
         data={"cache_dir": str(tiny_cache), "input_size": 48, "workers": 0},
         sbi={"enabled": True, "probability": 0.5},
         optim={"epochs": 2, "batch_size": 8, "steps_per_epoch": 3, "warmup_steps": 2},
-        export={"directory": str(out / "export"), "name": "tiny-image", "version": "0.0.1"},
+        export={"directory": str(out / "export"), "name": "tiny-image", "version": "0.0.1", "tta": "hflip"},
     )
     summary = run_training(load_config(cfg))
     return out, summary
@@ -43,6 +43,7 @@ def test_image_run_writes_everything(image_run):
     card = json.loads((out / "export" / "model_card.json").read_text())
     assert card["trained"] is True and card["architecture"] == "tiny_cnn" and card["input_size"] == 48
     assert card["temperature"] > 0
+    assert card["test_time_augmentation"] == "hflip"  # calibrated on mirrored-and-averaged logits
     assert card["thresholds"]["real_below"] <= card["thresholds"]["fake_at_or_above"]
     assert set(card["metrics"]["per_source"]) <= {"dfdc", "mesonet", "stylegan"}
     assert "fakewatch train" in card["training"]["command"]
