@@ -138,7 +138,7 @@ def selection_metric(name: str, task: Task, labels: np.ndarray, probs: np.ndarra
     per_source = {k: m["auc"] for k, m in per_group_metrics(meta, labels, probs).items()}
     aucs = [a for a in per_source.values() if not math.isnan(a)]
     metrics["mean_source_auc"] = float(np.mean(aucs)) if aucs else math.nan
-    log.info("validation AUC per source: %s", {k: round(a, 4) for k, a in per_source.items()})
+    log.info("validation AUC per source: %s", {str(k): round(a, 4) for k, a in per_source.items()})
     return metrics["mean_source_auc"]
 
 
