@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from serving.app._constants import APP_NAME
+from serving.app._constants import APP_NAME, RAY_SERVE_ENV
 
 # The Serve HTTP proxy's own timeout is only a backstop (it answers 408); ours answers 504 first.
 PROXY_TIMEOUT_MARGIN_S = 30.0
@@ -36,6 +38,16 @@ def _parse_set(pairs: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[parts[-1]] = yaml.safe_load(raw)
     return out
+
+
+def use_throughput_mode(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Put Ray Serve's throughput settings (``RAY_SERVE_ENV``) into the environment that a local
+    ``ray.init`` hands to every Ray process; values already set win (an operator can turn any
+    of them back). Call it before ``ray.init``. Returns the values in effect."""
+    environ = os.environ if environ is None else environ
+    for key, value in RAY_SERVE_ENV.items():
+        environ.setdefault(key, value)
+    return {key: environ[key] for key in RAY_SERVE_ENV}
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +105,7 @@ def serve_main(argv: list[str]) -> int:
     if joined:
         ray.init(address=address)
     else:
+        use_throughput_mode()
         ray.init(num_cpus=opts.num_cpus, include_dashboard=False)
     stop = threading.Event()
 

@@ -110,6 +110,9 @@ def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeApp]:
     import ray
     from ray import serve
 
+    from serving.app._cli import use_throughput_mode
+
+    use_throughput_mode()  # the Serve settings `fakewatch serve` runs with
     image_dir, video_dir = write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
     app = ServeApp(port=_free_port(), image_dir=image_dir, video_dir=video_dir)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

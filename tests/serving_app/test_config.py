@@ -92,3 +92,27 @@ def test_fakewatch_serve_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> N
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_throughput_mode_fills_only_what_the_operator_left_unset() -> None:
+    from serving.app._cli import use_throughput_mode
+    from serving.app._constants import RAY_SERVE_ENV
+
+    environ = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "0", "PATH": "/bin"}
+    in_effect = use_throughput_mode(environ)
+    assert environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "0"  # an operator's choice wins
+    assert environ["RAY_SERVE_ENABLE_DIRECT_INGRESS"] == "0"  # the proxy keeps FAKEWATCH_HTTP_PORT
+    assert set(in_effect) == set(RAY_SERVE_ENV) and environ["PATH"] == "/bin"
+
+
+def test_ray_processes_of_the_app_run_in_throughput_mode(serve_app) -> None:
+    """What `fakewatch serve` sets before ``ray.init`` reaches the processes Ray starts."""
+    import ray
+
+    from serving.app._constants import RAY_SERVE_ENV
+
+    @ray.remote(num_cpus=0)
+    def serve_env() -> dict[str, str | None]:
+        return {key: os.environ.get(key) for key in RAY_SERVE_ENV}
+
+    assert ray.get(serve_env.remote(), timeout=60) == RAY_SERVE_ENV
