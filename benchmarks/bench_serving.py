@@ -336,6 +336,19 @@ def _run_mode(opts: argparse.Namespace, mode: str, ckpts: tuple[Path, Path] | No
         ray.shutdown()
 
 
+def batching_ceiling(cpu_ms_off: dict[str, float], model: str = "ImageModel") -> float | None:
+    """The most any batching could speed up checks/s, from the unbatched run's CPU per check.
+
+    When the machine's cores are the limit, checks/s is proportional to 1 / (CPU ms per check).
+    Batching can only shrink the model replica's share; even if it made the model free, a check
+    would still cost everything else. So the speed-up is at most all / (all - model).
+    """
+    total, spent = cpu_ms_off.get("all_ray_processes"), cpu_ms_off.get(model)
+    if not total or spent is None or spent >= total:
+        return None
+    return round(total / (total - spent), 2)
+
+
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     def pick(kind: str, mode: str, c: int) -> dict[str, Any] | None:
         return next((r for r in rows if r["kind"] == kind and r["batching"] == mode and r["concurrency"] == c), None)
@@ -344,6 +357,10 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     on, off = pick("image", "on", 16), pick("image", "off", 16)
     if on and off and off["checks_per_s"]:
         out["image_speedup_batching_at_16"] = round(on["checks_per_s"] / off["checks_per_s"], 2)
+    if off:
+        ceiling = batching_ceiling(off.get("cpu_ms_per_check", {}))
+        if ceiling is not None:
+            out["image_speedup_ceiling_at_16"] = ceiling
     on, off = pick("image_model_only", "on", 16), pick("image_model_only", "off", 16)
     if on and off and off["crops_per_s"]:
         out["image_model_only_speedup_batching_at_16"] = round(on["crops_per_s"] / off["crops_per_s"], 2)

@@ -44,3 +44,18 @@ def test_ray_cpu_seconds_reads_only_ray_processes(tmp_path):
     proc(13, b"/usr/bin/python3 something_else.py", 50 * ticks, 0)
     seconds = _bench()._ray_cpu_seconds(tmp_path)
     assert seconds == {"MediaPrep": 4.0, "ray::ProxyActor": 2.0}
+
+
+def test_batching_ceiling_is_what_a_free_model_would_give():
+    bench = _bench()
+    # 40 ms per check in all, 10 of them in the image model: at best 40 / 30 faster.
+    assert bench.batching_ceiling({"all_ray_processes": 40.0, "ImageModel": 10.0, "MediaPrep": 20.0}) == 1.33
+    assert bench.batching_ceiling({"all_ray_processes": 40.0}) is None  # no model row: no claim
+    assert bench.batching_ceiling({}) is None
+    rows = [
+        {"kind": "image", "batching": "off", "concurrency": 16, "checks_per_s": 10.0,
+         "cpu_ms_per_check": {"all_ray_processes": 50.0, "ImageModel": 25.0}},
+        {"kind": "image", "batching": "on", "concurrency": 16, "checks_per_s": 15.0},
+    ]
+    summary = bench._summary(rows)
+    assert summary["image_speedup_batching_at_16"] == 1.5 and summary["image_speedup_ceiling_at_16"] == 2.0
