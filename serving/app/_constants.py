@@ -40,8 +40,9 @@ UNAVAILABLE = "unavailable"
 
 # Ray Serve's documented throughput mode (Ray >= 2.56): user code on the replica's own event loop,
 # gRPC between deployments, buffered request logs. Measured on the 2-core box
-# (benchmarks/bench_serving.py): 31 -> 50 image checks/s at concurrency 16, and a third less CPU
-# per check in every Serve process. Two of its parts stay off: direct ingress (replicas would
+# (benchmarks/bench_serving.py, batching on, Ray defaults -> this): image checks/s 37.8 -> 44.9 at
+# concurrency 16 and 41.8 -> 50.9 at 64; CPU per check of all Serve processes 47 -> 41 ms and
+# 48 -> 37 ms (benchmarks/results/serving-cpu2*.json). Two of its parts stay off: direct ingress (replicas would
 # listen on ports 30000-31000 instead of FAKEWATCH_HTTP_PORT, and no proxy would run) and the
 # router on the caller's loop (a driver-side DeploymentHandle used from several event loops, as
 # tests and benchmarks do, breaks with it). These are process environment variables: they reach
