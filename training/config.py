@@ -24,7 +24,11 @@ class ModelSection(_Strict):
     architecture: str = "efficientnet_lite0"
     args: dict[str, Any] = Field(default_factory=dict)  # e.g. trainable_blocks, stn_after_block
     pretrained: bool = True  # ImageNet init where the architecture has it
-    init_from: Path | None = None  # a checkpoint directory (weights + card) to start from instead
+    # a checkpoint directory (weights + card) to start from instead; several directories start
+    # from their weighted average ("model soup": fine-tunes of one parent, averaged, often beat
+    # each of them on held-out data at no cost at inference)
+    init_from: Path | list[Path] | None = None
+    init_weights: list[float] | None = None  # one per init_from directory; None = equal
 
 
 class DataSection(_Strict):

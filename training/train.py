@@ -23,7 +23,7 @@ import random
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,7 +206,10 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     if config.stage == "video_encoder" and task_kind != "video":
         raise ValueError(f"stage video_encoder needs a video architecture, {arch} is {task_kind}")
     model = create_model(arch, pretrained=config.model.pretrained, **config.model.args)
-    init_note = init_from_checkpoint(model, config.model.init_from, arch) if config.model.init_from else None
+    init_note = (
+        init_from_checkpoint(model, config.model.init_from, arch, weights=config.model.init_weights)
+        if config.model.init_from else None
+    )
 
     if config.stage == "image":
         def forward(m, batch, dev):
@@ -242,24 +245,58 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     return task
 
 
-def init_from_checkpoint(model: nn.Module, directory: Path, architecture: str) -> dict[str, Any]:
+def init_from_checkpoint(
+    model: nn.Module, directory: Path | Sequence[Path], architecture: str, *, weights: Sequence[float] | None = None
+) -> dict[str, Any]:
     """Start from a shipped checkpoint's weights (fine-tuning further) rather than ImageNet.
 
     Loaded through the serving loader, so the file is safetensors and the card must name the
     same architecture; the trainable-block setting of this run still decides what trains.
+    Several directories: start from their weighted average (a "model soup", Wortsman et al.
+    2022): fine-tunes of one parent sit in one basin, and their average often generalises
+    better than each. ``weights`` (default equal) must be positive; they are normalised.
     """
+    if isinstance(directory, (str, Path)):
+        checkpoint = _load_for_init(directory, architecture)
+        model.load_state_dict(checkpoint.model.state_dict(), strict=True)
+        log.info("initialised from %s (%s %s)", directory, checkpoint.card.name, checkpoint.card.version)
+        return _init_note(checkpoint)
+    directories = list(directory)
+    if not directories:
+        raise ValueError("init_from needs at least one checkpoint directory")
+    weights = [1.0] * len(directories) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(directories) or not all(w > 0 for w in weights):
+        raise ValueError(f"init_weights must be {len(directories)} positive numbers, not {weights}")
+    weights = [w / sum(weights) for w in weights]
+    checkpoints = [_load_for_init(d, architecture) for d in directories]
+    states = [c.model.state_dict() for c in checkpoints]
+    averaged = {}
+    for key, first in states[0].items():
+        if first.is_floating_point():
+            averaged[key] = sum(w * state[key].float() for w, state in zip(weights, states)).to(first.dtype)
+        else:  # counters such as BatchNorm's num_batches_tracked: not averaged
+            averaged[key] = first
+    model.load_state_dict(averaged, strict=True)
+    log.info("initialised from the average of %s (weights %s)", [str(d) for d in directories], weights)
+    return {"soup": [_init_note(c) for c in checkpoints], "weights": [round(w, 6) for w in weights]}
+
+
+def _load_for_init(directory: Path, architecture: str) -> Any:
     from serving.models import load_checkpoint
 
     checkpoint = load_checkpoint(directory)
     if checkpoint.card.architecture != architecture:
         raise ValueError(f"init_from {directory} is {checkpoint.card.architecture}, this run trains {architecture}")
-    model.load_state_dict(checkpoint.model.state_dict(), strict=True)
-    log.info("initialised from %s (%s %s)", directory, checkpoint.card.name, checkpoint.card.version)
-    # the card of what this run started from: its own reproduce command completes the chain
+    return checkpoint
+
+
+def _init_note(checkpoint: Any) -> dict[str, Any]:
+    """The card of what a run started from: its own reproduce command completes the chain."""
+    data = checkpoint.card.training.get("data", {})
     return {"name": checkpoint.card.name, "version": checkpoint.card.version,
             "command": checkpoint.card.training.get("command"),
-            "optimizer_steps": checkpoint.card.training.get("data", {}).get("optimizer_steps"),
-            "initialised_from": checkpoint.card.training.get("data", {}).get("initialised_from")}
+            "optimizer_steps": data.get("optimizer_steps"),
+            "initialised_from": data.get("initialised_from")}
 
 
 def stratified_subset(rows: list[dict[str, str]], n: int, seed: int) -> list[int]:

@@ -231,3 +231,42 @@ def test_config_errors(tmp_path):
     assert config.optim.epochs == 2 and config.optim.lr == 0.01 and config.model.args == {"trainable_blocks": 8}
     with pytest.raises(ConfigError, match="key.sub=value"):
         load_config(toml, overrides=["nonsense"])
+
+
+def test_init_from_several_checkpoints_starts_at_their_weighted_average(image_run, tiny_cache, tmp_path):
+    """A model soup: the weights are the weighted mean of the ingredients, the card names each."""
+    import torch
+
+    from serving.models import create_model, load_checkpoint, save_checkpoint
+    from training.train import init_from_checkpoint
+
+    out, _ = image_run
+    first = load_checkpoint(out / "export")
+    other = create_model("tiny_cnn", pretrained=False)  # different weights, same architecture
+    save_checkpoint(other, first.card, tmp_path / "other")
+    other_state = load_checkpoint(tmp_path / "other").model.state_dict()
+
+    soup = create_model("tiny_cnn", pretrained=False)
+    note = init_from_checkpoint(soup, [out / "export", tmp_path / "other"], "tiny_cnn", weights=[3, 1])
+    for key, value in soup.state_dict().items():
+        if value.is_floating_point():
+            expected = 0.75 * first.model.state_dict()[key] + 0.25 * other_state[key]
+            assert torch.allclose(value, expected, atol=1e-6), key
+    assert note["weights"] == [0.75, 0.25] and [n["version"] for n in note["soup"]] == ["0.0.1", "0.0.1"]
+    for bad in ([1], [1, 0], [1, -2]):
+        with pytest.raises(ValueError, match="init_weights"):
+            init_from_checkpoint(soup, [out / "export", tmp_path / "other"], "tiny_cnn", weights=bad)
+
+    cfg = write_config(
+        tmp_path / "soup.yaml", name="soup", stage="image", out_dir=str(tmp_path),
+        model={"architecture": "tiny_cnn", "pretrained": False,
+               "init_from": [str(out / "export"), str(tmp_path / "other")]},
+        data={"cache_dir": str(tiny_cache), "input_size": 48, "workers": 0},
+        optim={"epochs": 0, "batch_size": 8},
+    )
+    run_training(load_config(cfg))  # epochs 0: calibrate and save the average as it is
+    card = json.loads((tmp_path / "soup" / "checkpoint" / "model_card.json").read_text())
+    assert card["training"]["data"]["initialised_from"]["weights"] == [0.5, 0.5]
+    saved = load_checkpoint(tmp_path / "soup" / "checkpoint").model.state_dict()
+    key = next(k for k, v in saved.items() if v.is_floating_point())
+    assert torch.allclose(saved[key], 0.5 * first.model.state_dict()[key] + 0.5 * other_state[key], atol=1e-6)
