@@ -255,10 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from serving.app._cli import use_throughput_mode
 
-    if opts.serve_env == "throughput":
-        serve_env = use_throughput_mode()
-    else:
-        serve_env = {}
+    serve_env = use_throughput_mode() if opts.serve_env == "throughput" else {}
 
     import ray
 

@@ -256,12 +256,8 @@ def init_from_checkpoint(
     2022): fine-tunes of one parent sit in one basin, and their average often generalises
     better than each. ``weights`` (default equal) must be positive; they are normalised.
     """
-    if isinstance(directory, (str, Path)):
-        checkpoint = _load_for_init(directory, architecture)
-        model.load_state_dict(checkpoint.model.state_dict(), strict=True)
-        log.info("initialised from %s (%s %s)", directory, checkpoint.card.name, checkpoint.card.version)
-        return _init_note(checkpoint)
-    directories = list(directory)
+    single = isinstance(directory, (str, Path))
+    directories = [Path(directory)] if single else list(directory)
     if not directories:
         raise ValueError("init_from needs at least one checkpoint directory")
     weights = [1.0] * len(directories) if weights is None else [float(w) for w in weights]
@@ -270,13 +266,17 @@ def init_from_checkpoint(
     weights = [w / sum(weights) for w in weights]
     checkpoints = [_load_for_init(d, architecture) for d in directories]
     states = [c.model.state_dict() for c in checkpoints]
-    averaged = {}
+    averaged = {}  # one checkpoint: weight 1.0, an exact copy
     for key, first in states[0].items():
         if first.is_floating_point():
             averaged[key] = sum(w * state[key].float() for w, state in zip(weights, states)).to(first.dtype)
         else:  # counters such as BatchNorm's num_batches_tracked: not averaged
             averaged[key] = first
     model.load_state_dict(averaged, strict=True)
+    if single:
+        card = checkpoints[0].card
+        log.info("initialised from %s (%s %s)", directory, card.name, card.version)
+        return _init_note(checkpoints[0])
     log.info("initialised from the average of %s (weights %s)", [str(d) for d in directories], weights)
     return {"soup": [_init_note(c) for c in checkpoints], "weights": [round(w, 6) for w in weights]}
 
