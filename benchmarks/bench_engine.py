@@ -71,7 +71,7 @@ def _engine_runs(engine: Any, source: Any, repeats: int) -> dict[str, Any]:
         runs.append((result, (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000))
     results = [r for r, _, _ in runs]
     stages = sorted({k for r in results for k in r.timings_ms})
-    out = result.to_dict()
+    out = result.to_json()
     return {
         "kind": out["kind"],
         "verdict": out["verdict"],
@@ -154,7 +154,7 @@ def main() -> None:
 
     import torch
 
-    from serving.constants import MediaKind
+    from serving.contract import MediaKind
     from serving.engine import Engine
 
     clips = sorted((args.data / "videos").glob("*/*.mp4"), key=lambda p: (p.stem != TARGET_CLIP, p.stem))

@@ -12,7 +12,7 @@ from bot._options import BotOptions
 from bot._privacy import RedactingFilter, install_log_redaction, pseudonym, redact
 from bot._ratelimit import InboundLimiter, TokenBucket
 from bot._runtime import BOT_DATA_KEY, Runtime, runtime
-from bot._worker import Worker, model_versions_in
+from bot._worker import Worker
 
 __all__ = [
     "BOT_DATA_KEY",
@@ -31,7 +31,6 @@ __all__ = [
     "attachment_of",
     "build_application",
     "install_log_redaction",
-    "model_versions_in",
     "pseudonym",
     "purge_now",
     "redact",

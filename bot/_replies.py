@@ -1,4 +1,4 @@
-"""Every text the bot sends, and how a ``CheckResult`` JSON becomes words a person understands.
+"""Every text the bot sends, and how a ``CheckResult`` becomes words a person understands.
 
 Kept apart from the handlers so wording can change (or be translated) without touching logic,
 and so tests can assert on the exact phrases.
@@ -6,11 +6,13 @@ and so tests can assert on the exact phrases.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from serving.contract import CheckResult, MediaKind, Verdict
 
 from bot._constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
 
@@ -100,67 +102,54 @@ def timestamp(seconds: float) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
-def suspicious_moments(result: Mapping[str, Any], top: int = TOP_MOMENTS) -> list[float]:
-    """The video's most suspicious times: the engine's ``moments`` if given, else the timeline."""
-    points: Iterable[Any] = result.get("moments") or result.get("timeline") or []
-    scored: list[tuple[float, float]] = []
-    for point in points:
-        if isinstance(point, Mapping) and point.get("t") is not None:
-            scored.append((float(point.get("fake_probability") or 0.0), float(point["t"])))
-        elif isinstance(point, (int, float)):
-            scored.append((0.0, float(point)))
-    scored.sort(key=lambda pair: -pair[0])
-    return sorted(t for _, t in scored[:top])
+def suspicious_moments(result: CheckResult, top: int = TOP_MOMENTS) -> list[float]:
+    """The video's most suspicious times, in time order: the engine's moments, else the timeline."""
+    points = result.moments or sorted(result.timeline, key=lambda p: -p.fake_probability)
+    return sorted(p.t for p in points[:top])
 
 
-def invalid_text(result: Mapping[str, Any]) -> str:
-    error = result.get("error") or {}
-    code = str(error.get("code") or "unsupported")
+def invalid_text(result: CheckResult) -> str:
+    code = str(result.error.code) if result.error is not None else "unsupported"
     return "❌ " + _INVALID_WORDS.get(code, "I couldn't read this file as an image or video.")
 
 
-def verdict_text(result: Mapping[str, Any]) -> str:
+def verdict_text(result: CheckResult) -> str:
     """Verdict band in words, fake probability, faces, and (videos) the suspicious moments."""
-    verdict = str(result.get("verdict"))
-    if verdict == "invalid":
+    verdict = result.verdict
+    if verdict == Verdict.INVALID:
         return invalid_text(result)
-    if verdict == "no_face":
+    if verdict == Verdict.NO_FACE:
         return (
             "🙂 I found no faces in this "
-            f"{'video' if result.get('kind') == 'video' else 'image'}, so I can't judge it — "
+            f"{'video' if result.kind == MediaKind.VIDEO else 'image'}, so I can't judge it — "
             "I only check manipulated faces."
         )
-    lines = [f"<b>{_VERDICT_HEADLINES.get(verdict, escape(verdict))}</b>"]
-    lines.append(f"Fake probability: <b>{percent(result.get('fake_probability'))}</b>")
-    faces = result.get("faces") or []
-    tracks = {f.get("track") for f in faces if isinstance(f, Mapping) and f.get("track") is not None}
-    count = len(tracks) if tracks else len(faces)
-    lines.append(f"Faces: {count}")
-    if result.get("kind") == "video":
+    lines = [f"<b>{_VERDICT_HEADLINES.get(str(verdict), escape(str(verdict)))}</b>"]
+    lines.append(f"Fake probability: <b>{percent(result.fake_probability)}</b>")
+    lines.append(f"Faces: {result.people}")
+    if result.kind == MediaKind.VIDEO:
         moments = suspicious_moments(result)
-        if moments and verdict != "real":
+        if moments and verdict != Verdict.REAL:
             lines.append("Most suspicious moments: " + ", ".join(timestamp(t) for t in moments))
-    model = result.get("model") or {}
-    if model and not model.get("trained", True):
+    if result.model is not None and not result.model.trained:
         lines.append("<i>Note: the model is not trained yet; this result is a demo.</i>")
     return "\n".join(lines)
 
 
-def album_text(results: Sequence[Mapping[str, Any]]) -> str:
+def album_text(results: Sequence[CheckResult]) -> str:
     """One reply for a whole album: the worst item first, then a line per item."""
     order = {"fake": 0, "uncertain": 1, "real": 2, "no_face": 3, "invalid": 4}
-    worst = min(results, key=lambda r: order.get(str(r.get("verdict")), 9), default=None)
+    worst = min(results, key=lambda r: order.get(str(r.verdict), 9), default=None)
     lines = [f"<b>Album of {len(results)}</b>"]
-    if worst is not None and str(worst.get("verdict")) in _VERDICT_HEADLINES:
-        lines[0] += f" — {_VERDICT_HEADLINES[str(worst.get('verdict'))]}"
+    if worst is not None and str(worst.verdict) in _VERDICT_HEADLINES:
+        lines[0] += f" — {_VERDICT_HEADLINES[str(worst.verdict)]}"
     for number, result in enumerate(results, start=1):
-        verdict = str(result.get("verdict"))
+        verdict = str(result.verdict)
         if verdict in _VERDICT_HEADLINES:
             word = {"real": "real", "uncertain": "uncertain", "fake": "likely fake"}[verdict]
-            faces = len(result.get("faces") or [])
-            item = f"{number}. {word}, fake probability {percent(result.get('fake_probability'))}"
-            item += f", faces: {faces}"
-        elif verdict == "no_face":
+            item = f"{number}. {word}, fake probability {percent(result.fake_probability)}"
+            item += f", faces: {len(result.faces)}"
+        elif verdict == Verdict.NO_FACE:
             item = f"{number}. no faces found"
         else:
             item = f"{number}. {invalid_text(result)[2:]}"

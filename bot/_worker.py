@@ -30,6 +30,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 import db
 from db import jobs
 from serving.client import ServiceUnavailable, ServingError
+from serving.contract import CheckResult, ErrorCode
 
 from bot import _replies as R
 from bot._constants import JobError
@@ -48,22 +49,6 @@ class _TooLarge(Exception):
 
 class _DownloadFailed(Exception):
     """Telegram refused the file for good (bad file id, gone)."""
-
-
-def model_versions_in(payload: Any) -> set[str]:
-    """Every ``version`` found in the serving ``/v1/models`` answer, whatever its nesting."""
-    found: set[str] = set()
-    stack = [payload]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Mapping):
-            version = item.get("version")
-            if isinstance(version, str) and version:
-                found.add(version)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
 
 
 class Worker:
@@ -179,10 +164,9 @@ class Worker:
             # the same file twice in a row: the second one waits and hits the cache
             cached = await self._cached(job)
             if cached is not None:
-                result = dict(cached.result or {})
                 await self._finish(
-                    job, result, annotated=None, sha256=cached.sha256,
-                    timings={"cached": 0.0},
+                    job, CheckResult.model_validate(cached.result), annotated=None,
+                    sha256=cached.sha256, timings={"cached": 0.0},
                 )  # fmt: skip
                 return
             async with self._chat_action(job, silent=bool(payload.get("silent"))):
@@ -215,33 +199,25 @@ class Worker:
                     return
                 finally:
                     del data  # no media kept after the check
-            annotated = result.pop("annotated_jpeg_base64", None)
-            model = result.get("model") or {}
-            if model.get("version"):
-                self._seen_versions.add(str(model["version"]))
-            await self._finish(
-                job, result, annotated=annotated, sha256=sha256, timings=result.get("timings_ms")
-            )
+            annotated, result.annotated_jpeg_base64 = result.annotated_jpeg_base64, None
+            if result.model is not None:
+                self._seen_versions.add(result.model.version)
+            await self._finish(job, result, annotated=annotated, sha256=sha256, timings=result.timings_ms)
 
     async def _finish(
         self,
         job: db.Check,
-        result: dict[str, Any],
+        result: CheckResult,
         *,
         annotated: str | None,
         sha256: str | None,
-        timings: Mapping[str, Any] | None,
+        timings: Mapping[str, float],
     ) -> None:
         """Answer (unless silent or part of an album), then store the result."""
-        model = result.get("model") or {}
         if not job.media_group_id:
             await self._answer(job, result, annotated)
         async with self.rt.sessions() as s:
-            await jobs.complete_check(
-                s, job.id, result=result, sha256=sha256,
-                model_name=model.get("name"), model_version=model.get("version"),
-                timings_ms=dict(timings or {}),
-            )  # fmt: skip
+            await jobs.complete_check(s, job.id, outcome_of(result, sha256=sha256, timings=timings))
         if job.media_group_id:
             await self.finish_album((int(job.chat_id or 0), job.media_group_id), job)
 
@@ -290,8 +266,7 @@ class Worker:
         results = [_row_result(r) for r in rows]
         payload = rows[0].payload or {}
         if payload.get("silent") and not any(
-            R.speaks_in_group(str(r.get("verdict")), payload.get("threshold", "uncertain"))
-            for r in results
+            R.speaks_in_group(str(r.verdict), payload.get("threshold", "uncertain")) for r in results
         ):
             return
         reply_to = albums.reply_to(key) or (job.message_id if job is not None else None)
@@ -339,7 +314,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         if loop.time() - self._versions_at >= self.rt.options.models_refresh_s or not self._versions:
             try:
-                versions = model_versions_in(await self.rt.client.models())
+                versions = (await self.rt.client.models()).served_versions()
             except Exception as exc:  # down or old: fall back to what we knew
                 _LOGGER.debug("could not read serving models: %s", type(exc).__name__)
                 versions = set()
@@ -405,9 +380,9 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _answer(self, job: db.Check, result: dict[str, Any], annotated: str | None) -> None:
+    async def _answer(self, job: db.Check, result: CheckResult, annotated: str | None) -> None:
         payload = job.payload or {}
-        verdict = str(result.get("verdict"))
+        verdict = str(result.verdict)
         if payload.get("silent") and not R.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
             return
         photo = None
@@ -479,14 +454,30 @@ def _reply_to(job: db.Check) -> int | None:
     return int(job.message_id) if job.message_id else None
 
 
-def _row_result(row: db.Check) -> dict[str, Any]:
+def _row_result(row: db.Check) -> CheckResult:
+    """A stored album item as a result: its check result, or an ``invalid`` one saying why not."""
     if row.result:
-        return dict(row.result)
-    return {
-        "verdict": "invalid",
-        "fake_probability": None,
-        "error": {"code": row.error_code or "unsupported", "message": row.error_message or ""},
-    }
+        return CheckResult.model_validate(row.result)
+    code = row.error_code if row.error_code in set(ErrorCode) else ErrorCode.INTERNAL
+    return CheckResult.invalid(None, code, row.error_message or "")
+
+
+def outcome_of(result: CheckResult, *, sha256: str | None, timings: Mapping[str, float]) -> db.Outcome:
+    """The typed columns the check log keeps next to the result JSON."""
+    return db.Outcome(
+        result=result.to_json(),
+        verdict=str(result.verdict),
+        fake_probability=result.fake_probability,
+        faces_count=len(result.faces),
+        frames_sampled=result.frames_sampled,
+        media_kind=str(result.kind) if result.kind is not None else None,
+        error_code=str(result.error.code) if result.error is not None else None,
+        error_message=result.error.message if result.error is not None else None,
+        model_name=result.model.name if result.model is not None else None,
+        model_version=result.model.version if result.model is not None else None,
+        timings_ms=dict(timings),
+        sha256=sha256,
+    )
 
 
 def _worst(rows: list[db.Check]) -> db.Check | None:

@@ -16,7 +16,7 @@ from db._migrate import (
     upgrade,
 )
 from db._models import Base, Check, ChatSettings, Feedback, ProcessedUpdate, StatsDay
-from db.jobs import CheckNotFound
+from db.jobs import CheckNotFound, Outcome
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -29,6 +29,7 @@ __all__ = [
     "DatabaseURLError",
     "Feedback",
     "MigrationError",
+    "Outcome",
     "ProcessedUpdate",
     "Source",
     "StatsDay",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import case, delete, select, update
@@ -151,36 +152,44 @@ async def _forget_raw_ids(session: AsyncSession, check_id: int) -> None:
     )
 
 
-async def complete_check(
-    session: AsyncSession,
-    check_id: int,
-    *,
-    result: Mapping[str, Any],
-    sha256: str | None,
-    model_name: str | None,
-    model_version: str | None,
-    timings_ms: Mapping[str, Any] | None,
-) -> None:
-    """Store a finished check: the CheckResult JSON plus the columns operators filter on."""
-    if not isinstance(result, Mapping):
-        raise TypeError("result must be the CheckResult JSON object (a dict)")
+@dataclass(frozen=True)
+class Outcome:
+    """What a finished check records: the result JSON as served, and the typed columns operators
+    filter on (the caller reads them from its typed result; this package knows no contract)."""
+
+    result: Mapping[str, Any]
+    verdict: str
+    fake_probability: float | None = None
+    faces_count: int = 0
+    frames_sampled: int | None = None
+    media_kind: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    sha256: str | None = None
+
+
+async def complete_check(session: AsyncSession, check_id: int, outcome: Outcome) -> None:
+    """Store a finished check."""
+    if not isinstance(outcome.result, Mapping):
+        raise TypeError("outcome.result must be the check result JSON object (a dict)")
     check = await _get_check(session, check_id)
-    probability = result.get("fake_probability")
-    error = result.get("error") or {}
     check.status = CheckStatus.DONE
-    check.result = dict(result)
-    check.verdict = result.get("verdict")
-    check.fake_probability = None if probability is None else float(probability)
-    check.faces_count = len(result.get("faces") or [])
-    check.frames_sampled = result.get("frames_sampled")
-    check.media_kind = result.get("kind") or check.media_kind
-    check.sha256 = sha256 or check.sha256
-    check.model_name = model_name
-    check.model_version = model_version
-    check.timings_ms = dict(timings_ms or {})
-    check.latency_ms = _latency(timings_ms)
-    check.error_code = error.get("code") if isinstance(error, Mapping) else None
-    check.error_message = error.get("message") if isinstance(error, Mapping) else None
+    check.result = dict(outcome.result)
+    check.verdict = outcome.verdict
+    check.fake_probability = None if outcome.fake_probability is None else float(outcome.fake_probability)
+    check.faces_count = int(outcome.faces_count)
+    check.frames_sampled = outcome.frames_sampled
+    check.media_kind = outcome.media_kind or check.media_kind
+    check.sha256 = outcome.sha256 or check.sha256
+    check.model_name = outcome.model_name
+    check.model_version = outcome.model_version
+    check.timings_ms = dict(outcome.timings_ms)
+    check.latency_ms = _latency(outcome.timings_ms)
+    check.error_code = outcome.error_code
+    check.error_message = outcome.error_message
     await _close(session, check)
 
 

@@ -1,6 +1,6 @@
 """``fakewatch scan`` and ``fakewatch evaluate``: the engine from a shell.
 
-``scan --json`` prints exactly one ``CheckResult.to_dict()`` object per input line and exits 0
+``scan --json`` prints exactly one ``CheckResult.to_json()`` object per input line and exits 0
 even when inputs are invalid, because other tools parse it line by line. ``evaluate`` measures
 the engine on a ``real/`` + ``fake/`` folder with numpy-only metrics (no sklearn dependency).
 """
@@ -19,8 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from serving.constants import ErrorCode, Verdict
-from serving.result import CheckResult
+from serving.contract import CheckResult, ErrorCode, Verdict
 
 DECISION_THRESHOLD = 0.5  # evaluate's accuracy: "fake" when p >= 0.5
 LOG_LOSS_EPS = 1e-7
@@ -143,7 +142,7 @@ def _scan_one(engine: Any, path: str, annotate_dir: Path | None) -> tuple[CheckR
 
 
 def _table_row(result: CheckResult, annotated: Path | None) -> str:
-    d = result.to_dict()
+    d = result.to_json()
     note = d["error"]["message"] if d["error"] else ""
     if annotated is not None:
         note = f"-> {annotated}"
@@ -169,7 +168,7 @@ def scan_main(argv: list[str]) -> int:
         result, annotated = _scan_one(engine, path, args.annotate)
         untrained |= result.model is not None and not result.model.trained
         if args.json:
-            print(json.dumps(result.to_dict(), ensure_ascii=False), file=out, flush=True)
+            print(json.dumps(result.to_json(), ensure_ascii=False), file=out, flush=True)
         else:
             print(_table_row(result, annotated), file=out, flush=True)
     if untrained and not args.json:
@@ -228,7 +227,7 @@ def evaluate_main(argv: list[str]) -> int:
     model: dict[str, Any] | None = None
     for path, label in tqdm(items, desc="evaluate", unit="file", file=sys.stderr):
         result = engine.check(path, str(path))
-        d = result.to_dict()
+        d = result.to_json()
         model = d["model"] or model
         rows.append(
             {

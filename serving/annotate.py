@@ -7,19 +7,13 @@ never needs the full-resolution pixels again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from serving.constants import Verdict
-from serving.faces import FaceBox, crop_box
-from serving.models import grad_cam, preprocess
-from serving.result import CheckResult
-from serving.verdict import band
-
-if TYPE_CHECKING:
-    from serving.engine import Engine, Prepared
+from serving.contract import Verdict
+from serving.faces import FaceBox
 
 # RGB colours per band.
 BAND_COLOURS: dict[Verdict, tuple[int, int, int]] = {
@@ -71,60 +65,50 @@ def _with_caption(canvas: np.ndarray, caption: str, scale: float) -> np.ndarray:
     return np.vstack([canvas, strip])
 
 
-def render(engine: "Engine", prepared: "Prepared", result: CheckResult, *, quality: int = 90) -> bytes:
-    """JPEG bytes; raises ValueError when there is nothing to draw on (invalid input, no views)."""
-    if isinstance(prepared, CheckResult) or result.verdict == Verdict.INVALID:
-        raise ValueError("an invalid input has no picture to annotate")
-    if not prepared.views:
-        raise ValueError("nothing to annotate: prepare the input with with_views=True")
-    if len(result.faces) != len(prepared.faces):
-        raise ValueError("the result does not belong to this prepared input (face counts differ)")
-    scale = prepared.view_scale
-    if result.faces:
-        worst = int(np.argmax([f.fake_probability for f in result.faces]))
-        frame = prepared.faces[worst].frame
-        frame = 0 if frame is None else frame
-    else:
-        worst, frame = -1, next(iter(prepared.views))
-    if frame not in prepared.views:
-        raise ValueError(f"frame {frame} was not kept for annotation")
-    canvas = prepared.views[frame].copy()
+@dataclass(frozen=True)
+class Mark:
+    """One face to draw: its box in view pixels, its probability and band, and whether it is
+    the most suspicious one (drawn thicker, under the heat map)."""
+
+    box: FaceBox
+    fake_probability: float
+    verdict: Verdict
+    worst: bool = False
+
+
+@dataclass(frozen=True)
+class Heat:
+    """A Grad-CAM map ``cam`` [S,S] in 0..1 of the crop square ``square`` (view pixels), shown
+    over the face ``box`` only."""
+
+    cam: np.ndarray
+    square: tuple[int, int, int, int]
+    box: FaceBox
+
+
+def render(
+    view: np.ndarray, marks: list[Mark], *, caption: str, heat: Heat | None = None, quality: int = 90
+) -> bytes:
+    """JPEG bytes of ``view`` (RGB) with the heat map, the boxed and scored faces, and a caption.
+
+    Pure drawing: the caller (``Engine.annotate``) decides which frame, which faces and which
+    thresholds, and runs Grad-CAM; this module never touches a model.
+    """
+    canvas = np.ascontiguousarray(view).copy()
     thickness = max(2, int(round(max(canvas.shape[:2]) / 400)))
     text_scale = max(0.5, max(canvas.shape[:2]) / 1400)
-    thresholds = engine.thresholds_for(prepared.kind)
-
-    if worst >= 0:
-        # Heat map first, so boxes and labels stay readable on top of it.
-        ckpt = engine.image_checkpoint
-        x = preprocess(prepared.crops[worst : worst + 1], ckpt.card).to(engine.device)
-        cam = grad_cam(ckpt.model, x)
-        face = prepared.faces[worst]
-        sq = crop_box(face.box, prepared.margin)
-        square = tuple(int(round(v * scale)) for v in sq)
-        _blend_heat(canvas, cam, square, face.box.scaled(scale))  # type: ignore[arg-type]
-
-    for i, (face, scored) in enumerate(zip(prepared.faces, result.faces)):
-        if (face.frame if face.frame is not None else 0) != frame:
-            continue
-        box = face.box.scaled(scale)
-        colour = BAND_COLOURS[band(scored.fake_probability, thresholds)]
-        cv2.rectangle(canvas, (box.x1, box.y1), (box.x2, box.y2), colour, thickness + (i == worst))
-        _label(canvas, f"fake {scored.fake_probability:.0%}", box.x1, box.y1, colour, text_scale)
-
-    if result.verdict == Verdict.NO_FACE:
-        caption = "no face found"
-    elif result.fake_probability is not None:
-        caption = f"{result.verdict}: fake probability {result.fake_probability:.0%}"
-    else:
-        caption = str(result.verdict)
-    if result.model is not None and not result.model.trained:
-        caption += " (untrained model)"
+    if heat is not None:  # first, so boxes and labels stay readable on top of it
+        _blend_heat(canvas, heat.cam, heat.square, heat.box)
+    for mark in marks:
+        colour = BAND_COLOURS.get(mark.verdict, BAND_COLOURS[Verdict.UNCERTAIN])
+        box = mark.box
+        cv2.rectangle(canvas, (box.x1, box.y1), (box.x2, box.y2), colour, thickness + int(mark.worst))
+        _label(canvas, f"fake {mark.fake_probability:.0%}", box.x1, box.y1, colour, text_scale)
     canvas = _with_caption(canvas, caption, text_scale)
-
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - OpenCV refuses only absurd inputs
         raise ValueError("JPEG encoding failed")
     return jpeg.tobytes()
 
 
-__all__ = ["BAND_COLOURS", "render"]
+__all__ = ["BAND_COLOURS", "Heat", "Mark", "render"]

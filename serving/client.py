@@ -6,7 +6,8 @@ down (restarts, the GPU host going away) or overloaded. The bot must then fail *
 hammering a struggling service. Media errors (413/415/422) are answers, not failures: they come
 back as the ``CheckResult`` JSON with ``verdict: "invalid"`` and are never retried.
 
-This module must stay light: it imports no torch, ray or cv2 (the bot imports it).
+This module must stay light: it imports no torch, ray or cv2 (the bot imports it); answers
+are parsed into the typed contract (``serving.contract``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import random
 import time
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+from pydantic import BaseModel, ValidationError
+
+from serving.contract import CheckResult, ErrorCode, ModelsAnswer
 
 __all__ = [
     "BreakerState",
@@ -217,8 +221,8 @@ class ServingClient:
     # -- public API ---------------------------------------------------------------------------
     async def check(
         self, data: bytes, *, filename: str | None = None, annotate: bool = False
-    ) -> dict[str, Any]:
-        """The CheckResult JSON; for 413/415/422 the ``invalid`` result instead of an exception."""
+    ) -> CheckResult:
+        """The check result; for 413/415/422 the ``invalid`` result instead of an exception."""
         params = {"annotate": "true"} if annotate else None
 
         def body() -> aiohttp.FormData:
@@ -229,13 +233,14 @@ class ServingClient:
             )
             return form
 
-        return await self._request("POST", "/v1/check", params=params, body=body)
+        payload = await self._request("POST", "/v1/check", params=params, body=body)
+        return _parse(CheckResult, payload)
 
     async def health(self) -> dict[str, Any]:
         return await self._request("GET", "/v1/health")
 
-    async def models(self) -> dict[str, Any]:
-        return await self._request("GET", "/v1/models")
+    async def models(self) -> ModelsAnswer:
+        return _parse(ModelsAnswer, await self._request("GET", "/v1/models"))
 
     # -- machinery ----------------------------------------------------------------------------
     async def _request(
@@ -324,7 +329,7 @@ class ServingClient:
             if isinstance(payload, dict) and "verdict" in payload:
                 return payload
             # A proxy in front of us may answer 413 itself, without our JSON.
-            return _invalid_result(status, raw)
+            return CheckResult.invalid(None, _STATUS_CODES[status], _snippet(raw) or f"HTTP {status}").to_json()
         if status in TRANSIENT_STATUSES:
             code = _error_code(payload)
             raise _Transient(
@@ -362,20 +367,14 @@ def _snippet(raw: bytes, limit: int = 200) -> str:
     return raw[:limit].decode("utf-8", "replace")
 
 
-_STATUS_CODES = {413: "too_large", 415: "unsupported", 422: "corrupt"}
+_STATUS_CODES = {413: ErrorCode.TOO_LARGE, 415: ErrorCode.UNSUPPORTED, 422: ErrorCode.CORRUPT}
+
+_Parsed = TypeVar("_Parsed", bound=BaseModel)
 
 
-def _invalid_result(status: int, raw: bytes) -> dict[str, Any]:
-    """The invalid-verdict shape for a media error answered without our JSON body."""
-    return {
-        "path": None,
-        "kind": None,
-        "verdict": "invalid",
-        "fake_probability": None,
-        "faces": [],
-        "frames_sampled": None,
-        "timeline": [],
-        "model": None,
-        "timings_ms": {},
-        "error": {"code": _STATUS_CODES[status], "message": _snippet(raw) or f"HTTP {status}"},
-    }
+def _parse(model: type[_Parsed], payload: dict[str, Any]) -> _Parsed:
+    """A payload that does not fit the contract is a serving bug, not a media error."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ServingError(f"the serving answer does not fit {model.__name__}: {exc}") from exc

@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 
 class Verdict(StrEnum):
@@ -81,11 +81,13 @@ def _round_timings(value: dict[str, float]) -> dict[str, float]:
 #: A calibrated probability in [0, 1], kept to 6 decimals in JSON.
 Probability = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_round6)]
 Seconds = Annotated[float, Field(ge=0.0), AfterValidator(_round3)]
-Timings = Annotated[dict[str, float], AfterValidator(_round_timings)]
+Timings = Annotated[dict[str, float], PlainSerializer(_round_timings, return_type=dict[str, float])]
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    # Assignments are validated too: the engine fills a result in stages, and every value must
+    # still be in range and rounded as the JSON will carry it.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class Face(_Part):
@@ -168,7 +170,10 @@ class CheckResult(_Part):
     @property
     def people(self) -> int:
         """How many people were scored: tracks for a video, faces for an image."""
-        return len(self.tracks) if self.tracks else len(self.faces)
+        if self.tracks:
+            return len(self.tracks)
+        tracked = {f.track for f in self.faces if f.track is not None}
+        return len(tracked) if tracked else len(self.faces)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object (enums as strings, tuples as lists)."""

@@ -24,11 +24,23 @@ import numpy as np
 import torch
 
 from fakewatch.settings import Settings, get_settings
-from serving.constants import ErrorCode, MediaKind, Verdict
+from serving.contract import (
+    CheckResult,
+    ErrorCode,
+    Face,
+    MediaKind,
+    ModelInfo,
+    Reason,
+    TimelinePoint,
+    TrackScore,
+    Verdict,
+)
+from serving.annotate import Heat, Mark, render
 from serving.faces import (
     FaceBox,
     FaceDetector,
     create_detector,
+    crop_box,
     crop_face,
     detect_frames,
     link_tracks,
@@ -37,13 +49,13 @@ from serving.intake import IntakeError, IntakeLimits, load_media
 from serving.models import (
     Checkpoint,
     ModelCard,
+    grad_cam,
     image_logits,
     init_checkpoint,
     load_checkpoint,
     preprocess,
     read_card,
 )
-from serving.result import CheckResult, FaceResult, ModelInfo, TimelinePoint
 from serving.verdict import band, calibrate, fuse, top_moments, video_weight
 
 log = logging.getLogger(__name__)
@@ -477,11 +489,12 @@ class Engine:
             self._assemble_video(result, prepared, image_probs, track_scores)
         elif prepared.faces:
             result.faces = [
-                FaceResult(box=f.box.as_tuple(), fake_probability=float(p))
+                Face(box=f.box.as_tuple(), fake_probability=float(p))
                 for f, p in zip(prepared.faces, image_probs)
             ]
             result.fake_probability = float(image_probs.max())
             result.verdict = band(result.fake_probability, self.image_card.thresholds)
+            result.reason = Reason.FACE_MODEL
         timings = dict(prepared.timings_ms)
         timings.update(timings_ms or {})
         timings["assemble"] = _ms(started)
@@ -503,7 +516,7 @@ class Engine:
             video_card.fusion, image_trained=image_card.trained, video_trained=video_card.trained
         )
         face_p = image_probs.copy()
-        tracks_out: list[dict[str, Any]] = []
+        tracks_out: list[TrackScore] = []
         for k, (idx, (lstm_p, lstm_frames)) in enumerate(zip(prepared.tracks, track_scores)):
             lstm_frames = np.asarray(lstm_frames, dtype=np.float64).reshape(-1)
             if len(lstm_frames) != len(idx):
@@ -512,16 +525,16 @@ class Engine:
             track_p = float(fuse(lstm_p, mean_image, weight))
             face_p[idx] = fuse(lstm_frames, image_probs[idx], weight)
             tracks_out.append(
-                {
-                    "id": k,
-                    "faces": len(idx),
-                    "fake_probability": round(track_p, 6),
-                    "video_model_probability": round(float(lstm_p), 6),
-                    "image_model_probability": round(mean_image, 6),
-                }
+                TrackScore(
+                    id=k,
+                    faces=len(idx),
+                    fake_probability=track_p,
+                    video_model_probability=float(lstm_p),
+                    image_model_probability=mean_image,
+                )
             )
         result.faces = [
-            FaceResult(box=f.box.as_tuple(), fake_probability=float(p), frame=f.frame, track=f.track)
+            Face(box=f.box.as_tuple(), fake_probability=float(p), frame=f.frame, track=f.track)
             for f, p in zip(prepared.faces, face_p)
         ]
         per_frame: dict[int, float] = {}
@@ -531,13 +544,12 @@ class Engine:
         times = {i: t for i, t in enumerate(prepared.frame_times)}
         points = sorted((times.get(i) or 0.0, p) for i, p in per_frame.items())
         result.timeline = [TimelinePoint(t=t, fake_probability=p) for t, p in points]
-        result.fake_probability = max(t["fake_probability"] for t in tracks_out)
+        result.fake_probability = max(t.fake_probability for t in tracks_out)
         result.verdict = band(result.fake_probability, self.thresholds_for(MediaKind.VIDEO))
-        result.extra = {
-            "moments": top_moments([t for t, _ in points], [p for _, p in points]),
-            "tracks": tracks_out,
-            "fusion": how,
-        }
+        result.reason = Reason.FACE_MODEL
+        result.moments = top_moments([t for t, _ in points], [p for _, p in points])
+        result.tracks = tracks_out
+        result.fusion = how
 
     # --- everything, in process -----------------------------------------------------------
     def score(self, prepared: Prepared | CheckResult) -> CheckResult:
@@ -595,7 +607,45 @@ class Engine:
 
     # --- explanation -----------------------------------------------------------------------
     def annotate(self, prepared: Prepared, result: CheckResult, *, quality: int = 90) -> bytes:
-        """JPEG of the image (or the most suspicious frame): boxes, scores, Grad-CAM heat map."""
-        from serving.annotate import render
+        """JPEG of the image (or the most suspicious frame): boxes, scores, Grad-CAM heat map.
 
-        return render(self, prepared, result, quality=quality)
+        Drawn on the downscaled copy ``prepare(..., with_views=True)`` kept, so annotating a 4K
+        frame never needs the full-resolution pixels again. Raises ValueError when there is
+        nothing to draw on (an invalid input, or no views kept).
+        """
+        if isinstance(prepared, CheckResult) or result.verdict == Verdict.INVALID:
+            raise ValueError("an invalid input has no picture to annotate")
+        if not prepared.views:
+            raise ValueError("nothing to annotate: prepare the input with with_views=True")
+        if len(result.faces) != len(prepared.faces):
+            raise ValueError("the result does not belong to this prepared input (face counts differ)")
+        scale = prepared.view_scale
+        worst = -1
+        frame = next(iter(prepared.views))
+        if result.faces:
+            worst = int(np.argmax([f.fake_probability for f in result.faces]))
+            frame = prepared.faces[worst].frame or 0
+        if frame not in prepared.views:
+            raise ValueError(f"frame {frame} was not kept for annotation")
+        heat = None
+        if worst >= 0:
+            ckpt = self.image_checkpoint
+            x = preprocess(prepared.crops[worst : worst + 1], ckpt.card).to(self.device)
+            face = prepared.faces[worst]
+            square = tuple(int(round(v * scale)) for v in crop_box(face.box, prepared.margin))
+            heat = Heat(grad_cam(ckpt.model, x), square, face.box.scaled(scale))  # type: ignore[arg-type]
+        thresholds = self.thresholds_for(prepared.kind)
+        marks = [
+            Mark(face.box.scaled(scale), scored.fake_probability, band(scored.fake_probability, thresholds), i == worst)
+            for i, (face, scored) in enumerate(zip(prepared.faces, result.faces))
+            if (face.frame or 0) == frame
+        ]
+        if result.verdict == Verdict.NO_FACE:
+            caption = "no face found"
+        elif result.fake_probability is not None:
+            caption = f"{result.verdict}: fake probability {result.fake_probability:.0%}"
+        else:
+            caption = str(result.verdict)
+        if result.model is not None and not result.model.trained:
+            caption += " (untrained model)"
+        return render(prepared.views[frame], marks, caption=caption, heat=heat, quality=quality)

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from serving.constants import TOP_MOMENTS, Verdict
+from serving.constants import TOP_MOMENTS
+from serving.contract import TimelinePoint, Verdict
 
 DEFAULT_VIDEO_WEIGHT = 0.5  # fusion when the video card does not say: LSTM and CNN weigh the same
 
@@ -48,7 +49,7 @@ def calibrate(logits: Any, temperature: float) -> np.ndarray:
 
 
 def video_weight(fusion: Mapping[str, Any] | None, *, image_trained: bool, video_trained: bool) -> tuple[float, str]:
-    """The LSTM's weight in a track's score, and why (for ``extra["fusion"]``).
+    """The LSTM's weight in a track's score, and why (``CheckResult.fusion``).
 
     An untrained model's output is noise, so when exactly one of the two is trained the
     trained one decides alone; otherwise the video card's ``fusion["video_weight"]`` applies.
@@ -72,10 +73,10 @@ def fuse(video_p: float | np.ndarray, image_p: float | np.ndarray, weight: float
 
 def top_moments(
     times: Sequence[float], probabilities: Sequence[float], k: int = TOP_MOMENTS
-) -> list[dict[str, float]]:
+) -> list[TimelinePoint]:
     """The ``k`` most suspicious timestamps, most suspicious first (ties: earlier first)."""
     order = sorted(range(len(times)), key=lambda i: (-float(probabilities[i]), float(times[i])))
     return [
-        {"t": round(float(times[i]), 3), "fake_probability": round(float(probabilities[i]), 6)}
+        TimelinePoint(t=float(times[i]), fake_probability=float(probabilities[i]))
         for i in order[: max(0, k)]
     ]

@@ -35,4 +35,4 @@ def test_shipped_models_rank_the_dfdc_fake_above_the_real(shared_videos: dict[st
     fake = engine.check(shared_videos["dfdc_widuwuoiur"])
     assert real.model is not None and real.model.trained
     assert real.fake_probability is not None and fake.fake_probability is not None
-    assert fake.fake_probability > real.fake_probability, (real.to_dict(), fake.to_dict())
+    assert fake.fake_probability > real.fake_probability, (real.to_json(), fake.to_json())

@@ -28,7 +28,7 @@ def check_shared_videos(image_dir: Path, video_dir: Path, videos_dir: Path) -> d
         rows.append({"file": sample.path.name, "label": expected, "verdict": str(result.verdict),
                      "fake_probability": None if p is None else round(p, 4),
                      "correct": str(result.verdict) == expected,
-                     "tracks": (result.extra or {}).get("tracks") if hasattr(result, "extra") else None})
+                     "tracks": [t.model_dump() for t in result.tracks]})
         if p is not None:
             labels.append(sample.label)
             probs.append(p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.constants import ErrorCode
+from serving.contract import ErrorCode
 
 APP_NAME = "fakewatch"
 API_TITLE = "fakewatch"

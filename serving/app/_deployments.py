@@ -19,7 +19,7 @@ from ray.serve.handle import DeploymentHandle
 
 from serving.app._constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
 from serving.app._workers import CheckFlow, ImageWorker, VideoWorker
-from serving.result import CheckResult
+from serving.contract import CheckResult
 
 logger = logging.getLogger("fakewatch.serving")
 

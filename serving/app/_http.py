@@ -20,8 +20,7 @@ from serving.app._constants import (
     STATUS_FOR_ERROR,
     UPLOAD_FIELD,
 )
-from serving.constants import ErrorCode, Verdict
-from serving.result import CheckResult
+from serving.contract import CheckResult, ErrorCode, Verdict
 
 
 class BodyTooLarge(Exception):
@@ -104,7 +103,7 @@ async def extract_upload(request: Request, body: bytes) -> tuple[bytes, str | No
 
 def status_for(result: CheckResult) -> int:
     """200 for any verdict, the documented 4xx for ``invalid`` ones."""
-    if result.verdict is not Verdict.INVALID or result.error is None:
+    if result.verdict != Verdict.INVALID or result.error is None:
         return 200
     return STATUS_FOR_ERROR.get(result.error.code, 422)
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel
 from ray import serve
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
@@ -42,56 +41,21 @@ from serving.app._http import (
     status_for,
     too_large_result,
 )
-from serving.constants import ErrorCode
-from serving.result import CheckResult
+from serving.contract import ApiError, CheckResult, ErrorCode, ModelsAnswer
 
 logger = logging.getLogger("fakewatch.serving")
 
 HEALTH_TIMEOUT_S = 10.0
 
 
-# -- OpenAPI description (documentation only; the handlers build the JSON themselves) ----------
-class _Face(BaseModel):
-    box: list[int]
-    fake_probability: float
-    frame: int | None = None
-    track: int | None = None
-
-
-class _Error(BaseModel):
-    code: str
-    message: str
-
-
-class CheckResultDoc(BaseModel):
-    """The ``fakewatch scan --json`` object (DEVELOPERS.md)."""
-
-    path: str | None
-    kind: str | None
-    verdict: str
-    fake_probability: float | None
-    faces: list[_Face]
-    frames_sampled: int | None
-    timeline: list[dict[str, float]]
-    model: dict[str, Any] | None
-    timings_ms: dict[str, float]
-    error: _Error | None
-    annotated_jpeg_base64: str | None = None
-
-
-class ErrorDoc(BaseModel):
-    error: _Error
-
-
-_INVALID = {"model": CheckResultDoc, "description": "verdict `invalid`, error.code says why"}
+_INVALID = {"model": CheckResult, "description": "verdict `invalid`, error.code says why"}
 _CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": CheckResultDoc, "description": "a verdict (real / uncertain / fake / no_face)"},
-    400: {"model": ErrorDoc, "description": "malformed request (e.g. multipart without `file`)"},
+    400: {"model": ApiError, "description": "malformed request (e.g. multipart without `file`)"},
     413: {**_INVALID, "description": "too_large / too_long (size cap enforced while reading)"},
     415: {**_INVALID, "description": "unsupported / empty: not an image or video"},
     422: {**_INVALID, "description": "corrupt / timeout: looks like media, cannot be decoded"},
-    503: {"model": ErrorDoc, "description": "overloaded (with Retry-After) or not ready"},
-    504: {"model": ErrorDoc, "description": "the check did not finish within the request timeout"},
+    503: {"model": ApiError, "description": "overloaded (with Retry-After) or not ready"},
+    504: {"model": ApiError, "description": "the check did not finish within the request timeout"},
 }
 _CHECK_BODY = {
     "requestBody": {
@@ -202,16 +166,16 @@ class Front:
             data, filename = await extract_upload(request, body)
         except BodyTooLarge as exc:
             self.counters["too_large"] += 1
-            return JSONResponse(too_large_result(None, exc).to_dict(), status_code=413, headers=headers)
+            return JSONResponse(too_large_result(None, exc).to_json(), status_code=413, headers=headers)
         except BadRequest as exc:
             return JSONResponse(bad_request_body(exc), status_code=400, headers=headers)
         if len(data) > self.max_file_bytes:
             self.counters["too_large"] += 1
             exc = BodyTooLarge(self.max_file_bytes, len(data))
-            return JSONResponse(too_large_result(filename, exc).to_dict(), status_code=413, headers=headers)
+            return JSONResponse(too_large_result(filename, exc).to_json(), status_code=413, headers=headers)
         if not data:
             result = CheckResult.invalid(filename, ErrorCode.EMPTY, "the upload is empty")
-            return JSONResponse(result.to_dict(), status_code=415, headers=headers)
+            return JSONResponse(result.to_json(), status_code=415, headers=headers)
 
         response = self.prep.check.remote(data, filename, annotate)
         try:
@@ -231,11 +195,10 @@ class Front:
             logger.exception("check failed")
             return JSONResponse(error_body(INTERNAL, f"{type(exc).__name__}: {exc}"), status_code=500)
 
-        out = result.to_dict()
-        out["timings_ms"]["request"] = round((time.perf_counter() - start) * 1000, 2)
+        result.timings_ms = {**result.timings_ms, "request": (time.perf_counter() - start) * 1000}
         if jpeg is not None:
-            out["annotated_jpeg_base64"] = base64.b64encode(jpeg).decode("ascii")
-        return JSONResponse(out, status_code=status_for(result), headers=headers)
+            result.annotated_jpeg_base64 = base64.b64encode(jpeg).decode("ascii")
+        return JSONResponse(result.to_json(), status_code=status_for(result), headers=headers)
 
     async def health(self) -> JSONResponse:
         names = ("prep", "image", "video")
@@ -289,7 +252,13 @@ class Ingress:
     ) -> None:
         self.front = Front(prep, image, video, **limits)
 
-    @api.post("/v1/check", responses=_CHECK_RESPONSES, openapi_extra=_CHECK_BODY, summary="Check an image or video")
+    @api.post(
+        "/v1/check",
+        response_model=CheckResult,
+        responses=_CHECK_RESPONSES,
+        openapi_extra=_CHECK_BODY,
+        summary="Check an image or video",
+    )
     async def check(
         self,
         request: Request,
@@ -302,7 +271,7 @@ class Ingress:
     async def health(self) -> JSONResponse:
         return await self.front.health()
 
-    @api.get("/v1/models", summary="Model names, versions and cards")
+    @api.get("/v1/models", response_model=ModelsAnswer, summary="Model names, versions and cards")
     async def models(self) -> dict[str, Any]:
         return await self.front.models()
 

@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.constants import Verdict
-from serving.result import CheckResult
+from serving.contract import CheckResult, Verdict
 
 ScoreImages = Callable[[np.ndarray], Awaitable[np.ndarray]]
 ScoreTracks = Callable[[list[np.ndarray]], Awaitable[list[tuple[float, np.ndarray]]]]
@@ -211,7 +210,7 @@ class CheckFlow:
         )
 
         jpeg = None
-        if annotate and result.verdict is not Verdict.INVALID:
+        if annotate and result.verdict != Verdict.INVALID:
             jpeg = await self._annotate(prepared, result)
         return result, jpeg
 

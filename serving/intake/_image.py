@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from serving.constants import IMAGE_FORMATS, ErrorCode, MediaKind
+from serving.constants import IMAGE_FORMATS
+from serving.contract import ErrorCode, MediaKind
 from serving.intake._errors import IntakeError
 from serving.intake._limits import Deadline, IntakeLimits
 from serving.intake._media import Frame, Media

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from serving.constants import ErrorCode
+from serving.contract import ErrorCode
 from serving.intake._errors import IntakeError
 
 # A video may not have more frames than this many per second of the duration cap: it bounds the

@@ -8,7 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from serving.constants import DEFAULT_FRAMES_PER_VIDEO, ErrorCode
+from serving.constants import DEFAULT_FRAMES_PER_VIDEO
+from serving.contract import ErrorCode
 from serving.intake._errors import IntakeError
 from serving.intake._image import allowed_formats, decode_animation, decode_image, is_animation, open_image
 from serving.intake._limits import THREAD_GRACE_S, Deadline, IntakeLimits

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.constants import MediaKind
+from serving.contract import MediaKind
 
 
 @dataclass

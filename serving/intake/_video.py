@@ -22,7 +22,8 @@ import av
 import av.error
 import numpy as np
 
-from serving.constants import VIDEO_CONTAINERS, ErrorCode, MediaKind
+from serving.constants import VIDEO_CONTAINERS
+from serving.contract import ErrorCode, MediaKind
 from serving.intake._errors import IntakeError
 from serving.intake._limits import (
     NONREF_MIN_GAP,

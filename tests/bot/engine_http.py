@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from serving.result import CheckResult
+from serving.contract import CheckResult
 
 #: DEVELOPERS.md: invalid media answers with the CheckResult JSON and these statuses.
 STATUS_FOR_ERROR = {
@@ -127,7 +127,7 @@ class EngineHTTP:
             await self._gate.wait()
         async with self._lock:
             result, jpeg = await asyncio.to_thread(self.check_fn, data, filename, annotate)
-        body = result.to_dict()
+        body = result.to_json()
         if jpeg is not None:
             body["annotated_jpeg_base64"] = base64.b64encode(jpeg).decode("ascii")
         status = 200

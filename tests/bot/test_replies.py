@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from bot import _replies as R
+from serving.contract import CheckResult
+
+V = CheckResult.model_validate
 
 
-def video_result(verdict: str = "fake", p: float = 0.873) -> dict:
-    return {
+def video_result(verdict: str = "fake", p: float = 0.873) -> CheckResult:
+    return V({
         "kind": "video",
         "verdict": verdict,
         "fake_probability": p,
@@ -19,7 +22,7 @@ def video_result(verdict: str = "fake", p: float = 0.873) -> dict:
         ],
         "model": {"name": "m", "version": "v1", "trained": True},
         "error": None,
-    }
+    })
 
 
 def test_fake_video_text_has_band_percent_faces_and_moments() -> None:
@@ -33,23 +36,24 @@ def test_real_image_and_untrained_note() -> None:
     result = {"kind": "image", "verdict": "real", "fake_probability": 0.04,
               "faces": [{"box": [0, 0, 1, 1], "fake_probability": 0.04}, {"box": [2, 2, 3, 3], "fake_probability": 0.1}],
               "model": {"name": "m", "version": "v", "trained": False}}  # fmt: skip
-    text = R.verdict_text(result)
+    text = R.verdict_text(V(result))
     assert "Looks real" in text and "4%" in text and "Faces: 2" in text and "not trained" in text
 
 
 def test_no_face_and_invalid_words() -> None:
-    assert "no faces" in R.verdict_text({"verdict": "no_face", "kind": "image", "fake_probability": None})
-    text = R.verdict_text({"verdict": "invalid", "error": {"code": "unsupported", "message": "x"}})
+    assert "no faces" in R.verdict_text(V({"verdict": "no_face", "kind": "image", "fake_probability": None}))
+    text = R.verdict_text(CheckResult.invalid(None, "unsupported", "x"))
     assert "not an image or video" in text
-    assert "too long" in R.verdict_text({"verdict": "invalid", "error": {"code": "too_long"}})
+    assert "too long" in R.verdict_text(CheckResult.invalid(None, "too_long", ""))
     assert "20 MB" in R.too_large(25_000_000, 20_000_000) and "25.0 MB" in R.too_large(25_000_000, 20_000_000)
 
 
 def test_album_text_puts_the_worst_first() -> None:
+    face = {"box": [0, 0, 1, 1], "fake_probability": 0.5}
     text = R.album_text([
-        {"verdict": "real", "fake_probability": 0.1, "faces": [{}]},
-        {"verdict": "fake", "fake_probability": 0.9, "faces": [{}]},
-        {"verdict": "no_face", "fake_probability": None},
+        V({"verdict": "real", "fake_probability": 0.1, "faces": [face]}),
+        V({"verdict": "fake", "fake_probability": 0.9, "faces": [face]}),
+        V({"verdict": "no_face", "fake_probability": None}),
     ])  # fmt: skip
     first, *items = text.splitlines()
     assert "Album of 3" in first and "Likely fake" in first

@@ -24,6 +24,8 @@ from fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.slow
 
+IMAGE_VERSION, VIDEO_VERSION, OLD_VERSION = "2.0.0", "1.1.0", "1.0.0"
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -36,9 +38,11 @@ def serve_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from serving.models import init_checkpoint, save_checkpoint
 
     root = tmp_path_factory.mktemp("serve-ckpt")
-    image = init_checkpoint("image", name="tiny-bot-serve-image", architecture="tiny_cnn", input_size=64)
+    # Versions with a lineage inside the cards, as the shipped cards have (initialised_from).
+    image = init_checkpoint("image", name="tiny-bot-serve-image", architecture="tiny_cnn", input_size=64,
+                            version=IMAGE_VERSION, training={"data": {"initialised_from": {"version": OLD_VERSION}}})
     video = init_checkpoint("video", name="tiny-bot-serve-video", architecture="tiny_lstm",
-                            input_size=32, sequence_length=4)  # fmt: skip
+                            input_size=32, sequence_length=4, version=VIDEO_VERSION)  # fmt: skip
     save_checkpoint(image.model, image.card, root / "image")
     save_checkpoint(video.model, video.card, root / "video")
     port = _free_port()
@@ -117,4 +121,33 @@ async def test_real_serve_app_video_photo_and_text_file(
     by_kind = {r.media_kind: r for r in rows}
     assert by_kind["video"].model_version and "+" in by_kind["video"].model_version  # image+video
     assert rows[2].verdict == "invalid" and rows[2].error_code == "unsupported"
-    assert all(r.result and "annotated_jpeg_base64" not in r.result for r in rows)  # no media kept
+    assert all(r.result and r.result["annotated_jpeg_base64"] is None for r in rows)  # no media kept
+
+
+async def test_version_cache_reuses_only_results_of_the_served_models(
+    serve_harness: Harness, serve_url: str, face_photo: bytes
+) -> None:
+    """A stored result of a model in the lineage (retired) is not reused; one of the served is."""
+    from serving.client import ServingClient
+
+    async with ServingClient(serve_url) as client:
+        answer = await client.models()
+    assert answer.served_versions() == {IMAGE_VERSION, VIDEO_VERSION}
+    assert OLD_VERSION in str(answer.image)  # the lineage is in the real answer, and ignored
+
+    h = serve_harness
+    stored = {"verdict": "fake", "fake_probability": 0.99, "faces": [], "kind": "image"}
+    async with h.sessions() as s:
+        for unique, version in (("U-retired", OLD_VERSION), ("U-current", IMAGE_VERSION)):
+            row = await db.jobs.enqueue_check(s, source=db.Source.PRIVATE, file_unique_id=unique)
+            await db.jobs.complete_check(s, row.id, db.Outcome(result=stored, verdict="fake",
+                                                               fake_probability=0.99, model_version=version))
+    async with h.bot():
+        _, retired = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-retired")
+        await h.reply_to(ALICE_CHAT["id"], retired["message_id"], timeout=120)
+        _, current = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-current")
+        reused = await h.reply_to(ALICE_CHAT["id"], current["message_id"], timeout=60)
+        rows = await h.wait_checks(lambda r: len(r) == 4 and all(x.status == db.CheckStatus.DONE for x in r))
+    checked_again, answered_from_store = rows[2], rows[3]
+    assert checked_again.model_version == IMAGE_VERSION and checked_again.timings_ms != {"cached": 0.0}
+    assert answered_from_store.timings_ms == {"cached": 0.0} and "99%" in text_of(reused)

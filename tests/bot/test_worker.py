@@ -15,7 +15,7 @@ import db
 from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
-from bot import model_versions_in, runtime
+from bot import runtime
 
 NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
 
@@ -170,13 +170,6 @@ def test_cli_refuses_without_token(monkeypatch: pytest.MonkeyPatch, capsys: Any)
     finally:
         get_settings.cache_clear()
     assert "FAKEWATCH_TELEGRAM_TOKEN" in capsys.readouterr().err
-
-
-def test_model_versions_are_found_anywhere_in_the_models_answer() -> None:
-    answer = {"models": [{"task": "image", "name": "a", "version": "v1", "card": {"version": "v1"}},
-                         {"task": "video", "version": "v2"}]}  # fmt: skip
-    assert model_versions_in(answer) == {"v1", "v2"}
-    assert model_versions_in({"status": "ok"}) == set()
 
 
 async def test_on_postgresql_two_workers_cache_and_album(pg_harness: Harness, face_photo: bytes) -> None:

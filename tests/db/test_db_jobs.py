@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,6 +12,12 @@ from sqlalchemy import func, select, text
 import db
 from db import jobs
 from db._models import Check, Feedback, ProcessedUpdate
+
+def _outcome(**columns: Any) -> db.Outcome:
+    """What the bot records for RESULT (the typed columns as the bot reads them from it)."""
+    return db.Outcome(result=RESULT, verdict="fake", fake_probability=0.91, faces_count=1, media_kind="image",
+                      **columns)
+
 
 RESULT = {
     "path": None,
@@ -51,9 +58,7 @@ async def test_enqueue_claim_complete_roundtrip(sessions) -> None:
         assert claimed.status == db.CheckStatus.RUNNING and claimed.attempts == 1
         assert claimed.worker_id == "w1" and claimed.lease_until > claimed.created_at
         assert await jobs.claim_next(s, worker_id="w2", lease_s=60) is None  # nothing else is due
-        await jobs.complete_check(s, claimed.id, result=RESULT, sha256="ab" * 32,
-                                  model_name="efficientnet_lite0", model_version="v1",
-                                  timings_ms={"download": 10.0, "total": 55.5})  # fmt: skip
+        await jobs.complete_check(s, claimed.id, _outcome(sha256="ab" * 32, model_name="efficientnet_lite0", model_version="v1", timings_ms={"download": 10.0, "total": 55.5}))
         # The worker's object still has what it needs to reply...
         assert claimed.chat_id == 42 and claimed.message_id == 7
     async with sessions() as s:
@@ -71,8 +76,7 @@ async def test_enqueue_claim_complete_roundtrip(sessions) -> None:
 async def test_group_chat_id_is_kept_for_operator_stats(session) -> None:
     check = await jobs.enqueue_check(session, **_fields(source="group", chat_id=-100123))
     claimed = await jobs.claim_next(session, worker_id="w", lease_s=30)
-    await jobs.complete_check(session, claimed.id, result=RESULT, sha256=None, model_name="m",
-                              model_version="v1", timings_ms={"total": 1.0})  # fmt: skip
+    await jobs.complete_check(session, claimed.id, _outcome(sha256=None, model_name="m", model_version="v1", timings_ms={"total": 1.0}))
     row = (await session.execute(text("SELECT chat_id, message_id FROM checks WHERE id = :i"), {"i": check.id})).one()
     assert tuple(row) == (-100123, None)
 
@@ -116,8 +120,7 @@ async def test_find_cached_only_returns_done_checks_of_that_version(session) -> 
     assert await jobs.find_cached(session, file_unique_id="U1", model_version="v1") is None
     check = await jobs.enqueue_check(session, **_fields())
     assert await jobs.find_cached(session, file_unique_id="U1", model_version="v1") is None  # queued
-    await jobs.complete_check(session, check.id, result=RESULT, sha256=None, model_name="m",
-                              model_version="v1", timings_ms={})  # fmt: skip
+    await jobs.complete_check(session, check.id, _outcome(sha256=None, model_name="m", model_version="v1", timings_ms={}))
     hit = await jobs.find_cached(session, file_unique_id="U1", model_version="v1")
     assert hit is not None and hit.id == check.id and hit.result["verdict"] == "fake"
     assert await jobs.find_cached(session, file_unique_id="U1", model_version="v2") is None
@@ -184,7 +187,6 @@ async def test_bad_input_gets_typed_errors(session) -> None:
     with pytest.raises(ValueError):
         await jobs.enqueue_check(session, source="carrier-pigeon")
     with pytest.raises(db.CheckNotFound):
-        await jobs.complete_check(session, 424242, result=RESULT, sha256=None, model_name="m",
-                                  model_version="v", timings_ms={})  # fmt: skip
+        await jobs.complete_check(session, 424242, _outcome(sha256=None, model_name="m", model_version="v", timings_ms={}))
     with pytest.raises(ValueError):
         await jobs.purge_older_than(session, -1)

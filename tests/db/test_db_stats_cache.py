@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+import db
 from db import jobs, queries
 from db._models import Check, StatsDay
 
@@ -42,8 +43,9 @@ async def test_writes_to_settled_days_invalidate_them(session, seeded, backend) 
     old = await session.get(Check, ids[3])
     day = old.created_at.date()
     assert await session.get(StatsDay, day) is not None
-    await jobs.complete_check(session, ids[3], result={"verdict": "fake", "fake_probability": 0.99, "faces": []},
-                              sha256=None, model_name="m", model_version="v9", timings_ms={"total": 5.0})  # fmt: skip
+    await jobs.complete_check(session, ids[3], db.Outcome(result={"verdict": "fake"}, verdict="fake",
+                                                          fake_probability=0.99, model_name="m", model_version="v9",
+                                                          timings_ms={"total": 5.0}))  # fmt: skip
     assert await session.get(StatsDay, day) is None
     await _agree(session)
     await jobs.migrate_chat(session, -100, -1009)

@@ -141,7 +141,7 @@ def test_scan_json_every_bad_input(env, shared_videos, tmp_path):
     """The issue's bad inputs, as files on disk, through one ``scan --json`` run."""
     from test_engine import _bad_inputs
 
-    from serving.constants import ErrorCode
+    from serving.contract import ErrorCode
 
     paths, expected = [], []
     for i, (name, source, want) in enumerate(_bad_inputs(shared_videos, tmp_path)):

@@ -18,7 +18,7 @@ from _media_factory import (
 )
 
 from fakewatch.settings import Settings
-from serving.constants import ErrorCode, MediaKind, Verdict
+from serving.contract import ErrorCode, MediaKind, Verdict
 from serving.engine import Engine, Prepared, PreparedFace
 from serving.faces import FaceBox
 from serving.models import init_checkpoint, save_checkpoint
@@ -49,7 +49,7 @@ def engine(settings) -> Engine:
 
 def test_real_dfdc_clip(engine, shared_videos):
     result = engine.check(shared_videos["dfdc_lynaeydofd"])
-    out = json.loads(json.dumps(result.to_dict()))
+    out = json.loads(json.dumps(result.to_json()))
     assert out["kind"] == "video" and out["error"] is None
     assert out["verdict"] in {"real", "uncertain", "fake"}
     assert out["frames_sampled"] == 8
@@ -109,7 +109,7 @@ def test_untrained_fallback_end_to_end(settings, shared_videos, shared_data):
     assert video.kind is MediaKind.VIDEO and video.verdict is not Verdict.INVALID
     assert video.model.trained is False
     assert video.model.name == "efficientnet_lite0-imagenet+resnext50_lstm-random"
-    assert video.faces and video.extra["fusion"].startswith("weighted mean")
+    assert video.faces and video.fusion.startswith("weighted mean")
 
 
 def test_checkpoint_directories_from_settings(tmp_path, shared_data):
@@ -155,7 +155,7 @@ def test_bad_inputs_end_as_invalid_or_no_face(engine, shared_videos, tmp_path):
         result = engine.check(source)
         elapsed = time.monotonic() - started
         assert elapsed < 5.0, f"{name}: took {elapsed:.1f} s"
-        out = result.to_dict()
+        out = result.to_json()
         if isinstance(expected, ErrorCode):
             assert out["verdict"] == "invalid", name
             assert out["error"]["code"] == expected.value, (name, out["error"])
@@ -215,11 +215,11 @@ def test_assemble_uses_the_image_model_alone_when_only_it_is_trained(settings):
     image_probs = np.array([0.1, 0.8, 0.2, 0.9, 0.1, 0.7])  # faces ordered (frame, track)
     track_scores = [(0.99, np.array([0.99, 0.99, 0.99])), (0.0, np.array([0.0, 0.0, 0.0]))]
     result = engine.assemble(prepared, image_probs, track_scores)
-    assert result.extra["fusion"].startswith("image model only")
+    assert result.fusion.startswith("image model only")
     assert result.fake_probability == pytest.approx(0.8)  # track 1: mean(0.8, 0.9, 0.7)
     assert [round(f.fake_probability, 3) for f in result.faces] == [0.1, 0.8, 0.2, 0.9, 0.1, 0.7]
     assert [round(p.fake_probability, 3) for p in result.timeline] == [0.8, 0.9, 0.7]
-    assert result.extra["moments"][0] == {"t": 1.0, "fake_probability": 0.9}
+    assert result.moments[0].model_dump() == {"t": 1.0, "fake_probability": 0.9}
     assert result.verdict is Verdict.FAKE  # 0.8 >= the untrained default 0.65
     assert result.model.trained is False  # the video model is not
 

@@ -10,7 +10,7 @@ import pytest
 from _media_factory import animated_webp, gradient, image_bytes, jpeg_with_orientation, png_bomb
 from PIL import Image
 
-from serving.constants import ErrorCode, MediaKind
+from serving.contract import ErrorCode, MediaKind
 from serving.intake import IntakeError, IntakeLimits, load_media
 
 LIMITS = IntakeLimits(

@@ -9,7 +9,7 @@ import time
 import pytest
 from _media_factory import image_bytes
 
-from serving.constants import ErrorCode, MediaKind
+from serving.contract import ErrorCode, MediaKind
 from serving.intake import IntakeError, IntakeLimits, _load, load_media
 
 LIMITS = IntakeLimits(

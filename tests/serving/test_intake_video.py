@@ -18,7 +18,7 @@ from _media_factory import (
     video_bytes,
 )
 
-from serving.constants import ErrorCode, MediaKind
+from serving.contract import ErrorCode, MediaKind
 from serving.intake import IntakeError, IntakeLimits, load_media
 
 LIMITS = IntakeLimits(

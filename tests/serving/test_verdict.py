@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from serving.constants import Verdict
+from serving.contract import Verdict
 from serving.models import Thresholds
 from serving.verdict import band, calibrate, fuse, top_moments, video_weight
 
@@ -63,7 +63,7 @@ def test_fuse_is_a_weighted_mean():
 
 
 def test_top_moments_most_suspicious_first():
-    moments = top_moments([0.0, 1.0, 2.0, 3.0], [0.1, 0.9, 0.5, 0.9], k=3)
+    moments = [m.model_dump() for m in top_moments([0.0, 1.0, 2.0, 3.0], [0.1, 0.9, 0.5, 0.9], k=3)]
     assert moments == [
         {"t": 1.0, "fake_probability": 0.9},
         {"t": 3.0, "fake_probability": 0.9},

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from serving.client import BreakerState, CircuitBreaker, ServiceUnavailable, ServingClient, ServingError
+from serving.contract import CheckResult, ErrorCode, Verdict
 
 
 class FakeClock:
@@ -122,7 +123,7 @@ async def test_check_sends_multipart_file_and_annotate(scripted) -> None:
     script, url = scripted
     async with make_client(url) as client:
         out = await client.check(b"abc" * 10, filename="face.jpg", annotate=True)
-        assert out == {"verdict": "real"}
+        assert out == CheckResult(verdict=Verdict.REAL)
         assert script.received == [("face.jpg", 30, "true")]
         assert (await client.health()) == {"status": "ok"}
 
@@ -130,10 +131,10 @@ async def test_check_sends_multipart_file_and_annotate(scripted) -> None:
 @pytest.mark.parametrize("status", [413, 415, 422])
 async def test_media_errors_are_returned_not_raised_nor_retried(scripted, status: int) -> None:
     script, url = scripted
-    body = {"verdict": "invalid", "error": {"code": "x", "message": "bad"}}
+    body = {"verdict": "invalid", "error": {"code": "corrupt", "message": "bad"}}
     script.answers = [(status, body, {})]
     async with make_client(url, retries=3) as client:
-        assert await client.check(b"x") == body
+        assert (await client.check(b"x")).to_json() == CheckResult.model_validate(body).to_json()
     assert script.hits == 1
 
 
@@ -142,14 +143,23 @@ async def test_media_error_without_json_still_gives_an_invalid_result(scripted) 
     script.answers = [(413, "Request Entity Too Large", {})]
     async with make_client(url) as client:
         out = await client.check(b"x")
-    assert out["verdict"] == "invalid" and out["error"]["code"] == "too_large"
+    assert out.verdict == Verdict.INVALID and out.error is not None and out.error.code == ErrorCode.TOO_LARGE
+
+
+async def test_an_answer_outside_the_contract_is_a_serving_error(scripted) -> None:
+    script, url = scripted
+    script.answers = [(200, {"verdict": "maybe"}, {})]
+    async with make_client(url, retries=3) as client:
+        with pytest.raises(ServingError, match="does not fit CheckResult"):
+            await client.check(b"x")
+    assert script.hits == 1
 
 
 async def test_transient_failures_are_retried_then_succeed(scripted) -> None:
     script, url = scripted
     script.answers = [(502, "bad gateway", {}), (504, {"error": {"code": "request_timeout"}}, {})]
     async with make_client(url, retries=2) as client:
-        assert (await client.check(b"x"))["verdict"] == "real"
+        assert (await client.check(b"x")).verdict == Verdict.REAL
     assert script.hits == 3
 
 
@@ -168,7 +178,7 @@ async def test_proxy_backpressure_503_is_retried_without_tripping_the_breaker(sc
     script, url = scripted
     script.answers = [(503, "Request dropped due to backpressure", {"Retry-After": "0"})]
     async with make_client(url, retries=1, breaker_threshold=1) as client:
-        assert (await client.check(b"x"))["verdict"] == "real"
+        assert (await client.check(b"x")).verdict == Verdict.REAL
         assert client.breaker.state is BreakerState.CLOSED
 
 

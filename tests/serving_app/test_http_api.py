@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from serving.contract import CheckResult
 from tests.serving_app.conftest import SMALL_CAP_BYTES, ServeApp
 
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ async def test_raw_body_works_too(serve_app: ServeApp, face_image: Path) -> None
         async with s.post(serve_app.url + "/v1/check", data=face_image.read_bytes(),
                           params={"filename": "raw.jpg"}) as resp:
             body = await resp.json()
-    assert resp.status == 200 and body["path"] == "raw.jpg" and "annotated_jpeg_base64" not in body
+    assert resp.status == 200 and body["path"] == "raw.jpg" and body["annotated_jpeg_base64"] is None
 
 
 async def test_video_check(serve_app: ServeApp, shared_videos: dict[str, Path]) -> None:
@@ -99,6 +100,9 @@ async def test_health_models_openapi_and_page(serve_app: ServeApp) -> None:
     assert {"/v1/check", "/v1/health", "/v1/models"} <= set(spec["paths"])
     check = spec["paths"]["/v1/check"]["post"]
     assert {"200", "413", "415", "422", "503", "504"} <= set(check["responses"])
+    # The served schema is the contract itself: every field of CheckResult, nothing hand-written.
+    ok = check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][ok]["properties"]) == set(CheckResult.model_fields)
     assert "multipart/form-data" in check["requestBody"]["content"]
     assert 'id="file"' in page and "http" not in page.split("<body>")[1].split("</body>")[0].replace("https://", "")
 

@@ -11,8 +11,7 @@ import pytest
 from fakewatch.settings import Settings
 from serving.app._http import clean_filename, status_for
 from serving.app._workers import BatchStats, CheckFlow, ImageWorker, VideoWorker
-from serving.constants import ErrorCode, Verdict
-from serving.result import CheckResult
+from serving.contract import CheckResult, ErrorCode, Verdict
 from tests.serving_app.conftest import write_tiny_checkpoints
 
 
