@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet dlib-bin face_recognition_models "click>=7"
 	$(BIN)/pip install --quiet --no-deps face_recognition==1.3.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# Tests embed the reference SD watermark with invisible-watermark's own encoder; its metadata
+	# asks for opencv-python, which would shadow our opencv-python-headless: no deps.
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
 	touch $(STAMP)
 
 venv: $(STAMP)
