@@ -129,10 +129,10 @@ def _bits_of_int(value: int) -> tuple[int, ...]:
 #: Invisible watermarks of the reference scripts (imwatermark ``dwtDct``, U channel, scale 36):
 #: name, payload bits, most bit errors still called a match (random bits come that close with
 #: p < 1e-7; natural photos stay far away: benchmarks/bench_provenance.py measures it).
-#: Sources: CompVis stable-diffusion and Stability-AI stablediffusion ``scripts/txt2img.py`` ("StableDiffusionV1", "SDV2" as
-#: bytes), Stability-AI generative-models ``sgm/inference/helpers.py`` and diffusers'
-#: ``StableDiffusionXLWatermarker`` (0xB3EC907BB19E), black-forest-labs/flux ``src/flux/util.py``
-#: (0b0010…1110 through ``bin()[2:]``, which drops the two leading zeros: 46 bits).
+#: Sources: CompVis stable-diffusion and Stability-AI stablediffusion ``scripts/txt2img.py``
+#: ("StableDiffusionV1", "SDV2" as bytes), Stability-AI generative-models
+#: ``sgm/inference/helpers.py`` and diffusers' ``StableDiffusionXLWatermarker`` (0xB3EC907BB19E),
+#: black-forest-labs/flux ``src/flux/util.py`` (0b0010…1110 through ``bin()[2:]``, which drops the two leading zeros: 46 bits).
 WATERMARKS: tuple[tuple[str, tuple[int, ...], int], ...] = (
     ("Stable Diffusion 1.x", _bits_of(b"StableDiffusionV1"), 30),
     ("Stable Diffusion 2.x", _bits_of(b"SDV2"), 2),
@@ -157,7 +157,9 @@ _DST_RE = re.compile(r"(?:cv\.iptc\.org/newscodes|c2pa\.org)/digitalsourcetype/(
 _TAG_RE = {
     "creator_tool": re.compile(r"xmp:CreatorTool\s*=\s*\"([^\"]{1,400})\"|<xmp:CreatorTool>([^<]{1,400})<"),
     "credit": re.compile(r"photoshop:Credit\s*=\s*\"([^\"]{1,400})\"|<photoshop:Credit>([^<]{1,400})<"),
-    "provenance": re.compile(r"dcterms:provenance\s*=\s*\"([^\"]{1,400})\"|<dcterms:provenance>([^<]{1,400})<"),
+    "provenance": re.compile(
+        r"dcterms:provenance\s*=\s*\"([^\"]{1,400})\"|<dcterms:provenance>([^<]{1,400})<"
+    ),
 }
 _A1111_RE = re.compile(r"Steps: \d+.*Sampler: ", re.DOTALL)
 
@@ -181,6 +183,7 @@ class _Reading:
     data: bytes
     family: str | None
     deadline: float
+    context: Any = None  # a c2pa Context; None: the shared offline one
     size: tuple[int, int] | None = None  # pixels, when Pillow could read the header
     findings: list[_Finding] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
@@ -192,18 +195,21 @@ class _Reading:
         return self.deadline - time.perf_counter()
 
 
-def read_provenance(data: bytes, *, budget_s: float = DEFAULT_BUDGET_S, watermark: bool = True) -> Provenance:
+def read_provenance(
+    data: bytes, *, budget_s: float = DEFAULT_BUDGET_S, watermark: bool = True, context: Any = None
+) -> Provenance:
     """Read every credential and mark in ``data``; never raises, never fetches.
 
     ``budget_s`` bounds the optional work: the watermark check (the only pixel decode) is skipped
     when less time is left than it needs. The metadata readers are bounded by the input size.
+    ``context`` is a c2pa ``Context`` from ``build_c2pa_context`` (default: the shared one with
+    the shipped trust anchors).
     """
     started = time.perf_counter()
-    try:
-        blob = bytes(data)
-    except Exception as exc:  # noqa: BLE001 - not bytes at all: say so, do not raise
-        return Provenance(details={"errors": [_short(f"not bytes: {type(exc).__name__}")]})
-    reading = _Reading(data=blob, family=_family(blob[:32]), deadline=started + budget_s)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return Provenance(details={"errors": [_short(f"not bytes but {type(data).__name__}")]})
+    blob = bytes(data)
+    reading = _Reading(data=blob, family=_family(blob[:32]), deadline=started + budget_s, context=context)
     read: list[str] = []
     steps = [("c2pa", _read_c2pa), ("metadata", _read_metadata)]
     if watermark:
@@ -256,16 +262,21 @@ _context: Any = None
 
 
 def c2pa_context() -> Any:
-    """The one offline c2pa ``Context`` (built once; the library guards concurrent use)."""
+    """The shared offline c2pa ``Context`` (built once; the library guards concurrent use)."""
     global _context
     with _context_lock:
         if _context is None:
-            import c2pa
-
-            settings = json.loads(json.dumps(C2PA_SETTINGS))
-            settings["trust"] = {"verify_trust_list": True, "trust_anchors": trust_anchors_pem()}
-            _context = c2pa.Context.from_dict(settings)
+            _context = build_c2pa_context()
         return _context
+
+
+def build_c2pa_context(extra_anchors_pem: str = "") -> Any:
+    """An offline c2pa ``Context`` trusting the shipped anchors plus ``extra_anchors_pem``."""
+    import c2pa
+
+    settings = json.loads(json.dumps(C2PA_SETTINGS))
+    settings["trust"] = {"verify_trust_list": True, "trust_anchors": trust_anchors_pem() + extra_anchors_pem}
+    return c2pa.Context.from_dict(settings)
 
 
 def trust_anchors_pem() -> str:
@@ -287,14 +298,14 @@ def _read_c2pa(reading: _Reading) -> bool:
     import c2pa
 
     try:
-        reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, c2pa_context())
+        reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, reading.context or c2pa_context())
     except Exception as exc:  # noqa: BLE001 - C2paError subclasses, and anything the FFI raises
         message = str(exc)
         if "remote" in message.lower():
             reading.details["c2pa"] = {"remote_manifest": "referenced, not fetched (offline)"}
             reading.findings.append(_Finding(ProvenanceSource.C2PA, None, signed=None, valid=None))
         else:
-            reading.details["c2pa"] = {"error": _short(f"{type(exc).__name__}: {message}")}
+            reading.details["c2pa"] = {"error": _short(message)}
         return True
     if reader is None:
         return True
@@ -319,7 +330,8 @@ def _interpret_store(store: dict[str, Any], reading: _Reading) -> None:
     if not results:  # older shape: a flat list of problems
         failures = [str(s.get("code")) for s in store.get("validation_status") or [] if isinstance(s, dict)]
     trusted = state == "Trusted" or any(
-        isinstance(s, dict) and s.get("code") == "signingCredential.trusted" for s in results.get("success") or []
+        isinstance(s, dict) and s.get("code") == "signingCredential.trusted"
+        for s in results.get("success") or []
     )
     valid = state in ("Valid", "Trusted") and not any(
         code.startswith(("claimSignature.", "signingCredential.invalid", "signingCredential.revoked"))
@@ -442,7 +454,9 @@ def _read_metadata(reading: _Reading) -> bool:
                         xmp = raw[:XMP_MAX_BYTES]
                     if image.format == "PNG":
                         text = {
-                            str(k): v for k, v in image.info.items() if isinstance(v, str) and k != "XML:com.adobe.xmp"
+                            str(k): v
+                            for k, v in image.info.items()
+                            if isinstance(v, str) and k != "XML:com.adobe.xmp"
                         }
                     exif = image.getexif()
                     exif_software = exif.get(0x0131)
@@ -553,10 +567,14 @@ def _interpret_png_text(text: dict[str, str], reading: _Reading) -> None:
             prompt = _comfy_prompt(text.get("prompt", ""))
         elif "use_stable_diffusion_model" in text:
             tool, prompt = "Easy Diffusion", text.get("prompt")
-    if tool is None and any(k in text for k in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "Dream")):
+    if tool is None and any(
+        k in text for k in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "Dream")
+    ):
         tool = "InvokeAI"
         prompt = text.get("Dream")
-    if tool is None and (text.get("Software", "").strip().lower() == "novelai" or "NovelAI" in text.get("Source", "")):
+    if tool is None and (
+        text.get("Software", "").strip().lower() == "novelai" or "NovelAI" in text.get("Source", "")
+    ):
         tool = "NovelAI"
         prompt = text.get("Description")
         model = text.get("Source")
@@ -608,7 +626,9 @@ def _read_watermark(reading: _Reading) -> bool:
         return False
     width, height = size
     if not WATERMARK_MIN_PIXELS <= width * height <= WATERMARK_MAX_PIXELS:
-        reading.details["watermark"] = {"skipped": f"{width}x{height} is outside the sizes generators produce"}
+        reading.details["watermark"] = {
+            "skipped": f"{width}x{height} is outside the sizes generators produce"
+        }
         return False
     # About 40 ms per megapixel on one core (benchmarks/results/provenance-cpu2.json): skip it
     # rather than overrun the budget.
@@ -651,7 +671,9 @@ def dwtdct_block_bits(rgb: Any) -> Any:
     u = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[:, :, 1].astype(np.float64)
     approx = 0.5 * (u[0::2, 0::2] + u[1::2, 0::2] + u[0::2, 1::2] + u[1::2, 1::2])
     brows, bcols = approx.shape[0] // 4, approx.shape[1] // 4
-    blocks = approx[: brows * 4, : bcols * 4].reshape(brows, 4, bcols, 4).transpose(0, 2, 1, 3).reshape(-1, 16)
+    blocks = (
+        approx[: brows * 4, : bcols * 4].reshape(brows, 4, bcols, 4).transpose(0, 2, 1, 3).reshape(-1, 16)
+    )
     position = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
     value = np.abs(blocks[np.arange(blocks.shape[0]), position])
     return (np.mod(value, WATERMARK_SCALE) > 0.5 * WATERMARK_SCALE).astype(np.float64)
@@ -752,7 +774,11 @@ def _exif_comment(value: Any) -> str | None:
 
 def _unescape(text: str) -> str:
     return (
-        text.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        text.replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
     )
 
 
@@ -769,6 +795,7 @@ __all__ = [
     "GENERATORS",
     "TRUST_ANCHORS_PATH",
     "WATERMARKS",
+    "build_c2pa_context",
     "c2pa_context",
     "dwtdct_block_bits",
     "read_provenance",
