@@ -132,7 +132,8 @@ def _bits_of_int(value: int) -> tuple[int, ...]:
 #: Sources: CompVis stable-diffusion and Stability-AI stablediffusion ``scripts/txt2img.py``
 #: ("StableDiffusionV1", "SDV2" as bytes), Stability-AI generative-models
 #: ``sgm/inference/helpers.py`` and diffusers' ``StableDiffusionXLWatermarker`` (0xB3EC907BB19E),
-#: black-forest-labs/flux ``src/flux/util.py`` (0b0010…1110 through ``bin()[2:]``, which drops the two leading zeros: 46 bits).
+#: black-forest-labs/flux ``src/flux/util.py`` (0b0010…1110 through ``bin()[2:]``, which drops
+#: the two leading zeros: 46 bits).
 WATERMARKS: tuple[tuple[str, tuple[int, ...], int], ...] = (
     ("Stable Diffusion 1.x", _bits_of(b"StableDiffusionV1"), 30),
     ("Stable Diffusion 2.x", _bits_of(b"SDV2"), 2),
