@@ -144,6 +144,8 @@ WATERMARK_SCALE = 36.0
 #: The encoder refuses images under 256x256; generators rarely go over 2048x2048.
 WATERMARK_MIN_PIXELS = 256 * 256
 WATERMARK_MAX_PIXELS = 2048 * 2048
+#: What the budget check assumes the pixel decode + bit read costs (generous for a busy core).
+WATERMARK_S_PER_MEGAPIXEL = 0.25
 
 #: Bounds on what is read and what is reported.
 XMP_SCAN_BYTES = 4 * 1024 * 1024  # look for an XMP packet in the first and last 4 MB
@@ -439,7 +441,7 @@ def _read_metadata(reading: _Reading) -> bool:
 
     xmp: bytes | None = None
     text: dict[str, str] = {}
-    exif_software = exif_comment = None
+    exif_software = exif_comment = raw_exif = None
     image_size: tuple[int, int] | None = None
     if reading.family in ("jpeg", "png", "webp", "heif", "avif", "tiff", "gif"):
         _register_heif()
@@ -459,12 +461,16 @@ def _read_metadata(reading: _Reading) -> bool:
                             for k, v in image.info.items()
                             if isinstance(v, str) and k != "XML:com.adobe.xmp"
                         }
-                    exif = image.getexif()
-                    exif_software = exif.get(0x0131)
-                    try:
-                        exif_comment = exif.get_ifd(0x8769).get(0x9286)
-                    except Exception:  # noqa: BLE001 - a broken Exif sub-IFD is just absent
-                        exif_comment = None
+                    raw_exif = image.info.get("exif")
+            if isinstance(raw_exif, bytes) and raw_exif:
+                # Parse the raw block ourselves: PngImageFile.getexif() decodes every pixel first.
+                exif = Image.Exif()
+                exif.load(raw_exif)
+                exif_software = exif.get(0x0131)
+                try:
+                    exif_comment = exif.get_ifd(0x8769).get(0x9286)
+                except Exception:  # noqa: BLE001 - a broken Exif sub-IFD is just absent
+                    exif_comment = None
         except UnidentifiedImageError:
             reading.note("metadata: not an image Pillow can open")
         except Exception as exc:  # noqa: BLE001 - truncated headers, bombs, broken chunks
@@ -631,9 +637,9 @@ def _read_watermark(reading: _Reading) -> bool:
             "skipped": f"{width}x{height} is outside the sizes generators produce"
         }
         return False
-    # About 40 ms per megapixel on one core (benchmarks/results/provenance-cpu2.json): skip it
-    # rather than overrun the budget.
-    if reading.left_s() < 0.08 * width * height / 1e6 + 0.05:
+    # Decoding the pixels dominates and grows with them (benchmarks/results/provenance-cpu2.json):
+    # skip the check rather than overrun the budget.
+    if reading.left_s() < WATERMARK_S_PER_MEGAPIXEL * width * height / 1e6:
         reading.details["watermark"] = {"skipped": "time budget spent"}
         return False
     import numpy as np

@@ -317,6 +317,16 @@ def test_exif_software(software: str, generator: str | None) -> None:
         assert p.ai_generated is True and p.generator == generator and p.source is ProvenanceSource.XMP
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_exif_in_png_and_webp_without_decoding_pixels(fmt: str) -> None:
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Firefly"
+    buffer = io.BytesIO()
+    Image.fromarray(gradient(64, 48)).save(buffer, fmt, exif=exif)
+    p = read_provenance(buffer.getvalue())
+    assert p.ai_generated is True and p.generator == "Adobe Firefly"
+
+
 def test_a1111_parameters_in_a_jpeg_user_comment() -> None:
     parameters = "a cat in a hat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1"
     exif = Image.Exif()
