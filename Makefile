@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fakewatch-installed
 
-.PHONY: run test venv system-deps bench clean
+.PHONY: run test venv system-deps bench docs clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# README pictures come from here, never from a test run. docs/upload-page.png: the upload page of
+# the running app (shipped models) in headless Chromium. docs/bot-reply.png is made by
+#   $(BIN)/python tests/bot/transcript.py ../shared/data/videos/fake/dfdc_widuwuoiur.mp4 docs/bot-reply.png
+docs: $(STAMP) system-deps
+	$(BIN)/python docs/make_images.py
 
 clean:
 	rm -rf $(VENV)
