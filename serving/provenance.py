@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,16 +261,16 @@ def _decide(reading: _Reading) -> Provenance:
 # --- C2PA -------------------------------------------------------------------------------------
 
 _context_lock = threading.Lock()
-_context: Any = None
+_context: tuple[int, Any] | None = None  # (pid, Context): a forked child builds its own
 
 
 def c2pa_context() -> Any:
-    """The shared offline c2pa ``Context`` (built once; the library guards concurrent use)."""
+    """The shared offline c2pa ``Context`` (built once per process; reads may run in parallel)."""
     global _context
     with _context_lock:
-        if _context is None:
-            _context = build_c2pa_context()
-        return _context
+        if _context is None or _context[0] != os.getpid():
+            _context = (os.getpid(), build_c2pa_context())
+        return _context[1]
 
 
 def build_c2pa_context(extra_anchors_pem: str = "") -> Any:
@@ -446,22 +446,22 @@ def _read_metadata(reading: _Reading) -> bool:
     if reading.family in ("jpeg", "png", "webp", "heif", "avif", "tiff", "gif"):
         _register_heif()
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with Image.open(io.BytesIO(reading.data)) as image:
-                    image_size = image.size
-                    raw = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
-                    if isinstance(raw, str):
-                        raw = raw.encode("utf-8", "replace")
-                    if isinstance(raw, bytes):
-                        xmp = raw[:XMP_MAX_BYTES]
-                    if image.format == "PNG":
-                        text = {
-                            str(k): v
-                            for k, v in image.info.items()
-                            if isinstance(v, str) and k != "XML:com.adobe.xmp"
-                        }
-                    raw_exif = image.info.get("exif")
+            # No warnings.catch_warnings() here: it swaps a process-global filter list and would
+            # race with intake's own (which turns the decompression-bomb warning into an error).
+            with Image.open(io.BytesIO(reading.data)) as image:
+                image_size = image.size
+                raw = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+                if isinstance(raw, str):
+                    raw = raw.encode("utf-8", "replace")
+                if isinstance(raw, bytes):
+                    xmp = raw[:XMP_MAX_BYTES]
+                if image.format == "PNG":
+                    text = {
+                        str(k): v
+                        for k, v in image.info.items()
+                        if isinstance(v, str) and k != "XML:com.adobe.xmp"
+                    }
+                raw_exif = image.info.get("exif")
             if isinstance(raw_exif, bytes) and raw_exif:
                 # Parse the raw block ourselves: PngImageFile.getexif() decodes every pixel first.
                 exif = Image.Exif()
@@ -645,10 +645,8 @@ def _read_watermark(reading: _Reading) -> bool:
     import numpy as np
     from PIL import Image
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(io.BytesIO(reading.data)) as image:
-            rgb = np.asarray(image.convert("RGB"))
+    with Image.open(io.BytesIO(reading.data)) as image:
+        rgb = np.asarray(image.convert("RGB"))
     block_bits = dwtdct_block_bits(rgb)
     best: tuple[int, str] | None = None
     for name, payload, max_errors in WATERMARKS:

@@ -555,6 +555,19 @@ def test_random_corruption_of_signed_files_never_raises(chain: Chain) -> None:
             small_and_typed(read_provenance(bytes(data[:cut])))
 
 
+def test_threads_share_the_reader(chain: Chain) -> None:
+    """The intake stage runs uploads in parallel threads: one shared c2pa context serves them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    signed = [
+        sign(image_bytes(64 + i, 48, fmt), MIME[fmt], manifest("DALL·E", "trainedAlgorithmicMedia"), chain)[0]
+        for i, fmt in enumerate(["JPEG", "PNG", "WEBP", "JPEG"])
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(read_provenance, signed * 10))
+    assert all(p.source is ProvenanceSource.C2PA and p.signature_valid is True for p in results)
+
+
 def test_not_bytes_is_answered_too() -> None:
     p = read_provenance(12345)  # type: ignore[arg-type]
     assert p.found is False and p.details["errors"]
