@@ -134,7 +134,7 @@ def main() -> None:
     info = PngInfo()
     info.add_text(
         "parameters",
-        "a news anchor at a desk\nNegative prompt: blurry\nSteps: 30, Sampler: DPM++ 2M, CFG scale: 7, Seed: 1",
+        "a news anchor at a desk\nNegative prompt: blurry\nSteps: 30, Sampler: DPM++ 2M, Seed: 1",
     )
     from imwatermark import WatermarkEncoder
 

@@ -99,7 +99,7 @@ GENERATORS: tuple[tuple[str, str], ...] = (
     (r"novel\s*ai", "NovelAI"),
     (r"draw\s*things", "Draw Things"),
     (r"stable[\s\-_]*diffusion|\bsdxl\b|stability\s*ai|dreamstudio", "Stable Diffusion"),
-    (r"\bimagen\b", "Google Imagen"),
+    (r"google\s*imagen|\bimagen[\s\-]?\d|^\s*imagen\s*$", "Google Imagen"),
     (r"\bgemini\b|google\s*ai\b|nano\s*banana", "Google Gemini"),
     (r"bing\s*image\s*creator|image\s*creator\s*from\s*microsoft", "Bing Image Creator"),
     (r"microsoft\s*designer|\bdesigner\b.*microsoft", "Microsoft Designer"),
@@ -383,11 +383,11 @@ def _interpret_store(store: dict[str, Any], reading: _Reading) -> None:
                 break
     if ai is None:
         named = _generator_name(*agents, claim_generator or "")
-        if named is not None:  # the credentials name a known generator without a source type
-            ai, generator = True, named
-        elif any(s in CAPTURE_SOURCE_TYPES for s in sources) and not ai_sources:
+        if any(s in CAPTURE_SOURCE_TYPES for s in sources):  # a declared capture wins over names
             ai = False
             generator = _first_text(*agents, claim_generator)
+        elif named is not None:  # the credentials name a known generator without a source type
+            ai, generator = True, named
     reading.details["c2pa"] = details
     reading.findings.append(
         _Finding(ProvenanceSource.C2PA, ai, generator or claim_generator, signed=True, valid=valid)

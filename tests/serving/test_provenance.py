@@ -36,7 +36,13 @@ from serving.provenance import (
     trust_anchors_pem,
 )
 
-MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MIME = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+    "HEIF": "image/heif",
+}
 HOSTILE_S = 5.0  # a generous bound that still catches a hang; speed is measured by the benchmark
 
 
@@ -70,8 +76,12 @@ def _walk(value):
 # --- C2PA ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF", "HEIF"])
 def test_generator_credentials_declare_ai(chain: Chain, fmt: str) -> None:
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()  # Pillow writes HEIC through pillow-heif
     signed, _ = sign(
         image_bytes(96, 64, fmt),
         MIME[fmt],
@@ -139,6 +149,23 @@ def test_camera_capture_credentials_are_reported_not_ai(chain: Chain) -> None:
     assert p.source is ProvenanceSource.C2PA and p.signed is True and p.signature_valid is True
     assert p.generator.startswith("Leica Camera")
     assert p.details["c2pa"]["digital_source_types"] == ["digitalCapture"]
+
+
+def test_a_declared_capture_wins_over_a_generator_name_in_the_tool(chain: Chain) -> None:
+    signed, _ = sign(
+        image_bytes(64, 48, "JPEG"),
+        "image/jpeg",
+        manifest("Pixel Camera with Gemini Nano", "digitalCapture"),
+        chain,
+    )
+    p = read_provenance(signed)
+    assert p.ai_generated is False and p.generator.startswith("Pixel Camera")
+
+
+def test_credentials_naming_a_generator_without_source_type_declare_ai(chain: Chain) -> None:
+    signed, _ = sign(image_bytes(64, 48, "JPEG"), "image/jpeg", manifest("Ideogram", None), chain)
+    p = read_provenance(signed)
+    assert p.ai_generated is True and p.generator == "Ideogram" and p.source is ProvenanceSource.C2PA
 
 
 def test_credentials_naming_no_source_type_are_found_but_undecided(chain: Chain) -> None:
@@ -350,6 +377,40 @@ def test_xmp_in_an_mp4_is_found_by_the_byte_scan() -> None:
     tail = struct.pack(">I", 8 + len(packet)) + b"free" + packet
     p = read_provenance(clip + tail)
     assert p.ai_generated is True and p.source is ProvenanceSource.XMP and p.generator == "Runway"
+
+
+@pytest.mark.parametrize(
+    ("tool", "name"),
+    [
+        ("Midjourney", "Midjourney"),
+        ("DALL-E 3", "OpenAI DALL·E"),
+        ("ChatGPT", "OpenAI ChatGPT"),
+        ("GPT-4o", "OpenAI ChatGPT"),
+        ("Adobe_Firefly", "Adobe Firefly"),
+        ("Stable Diffusion XL", "Stable Diffusion"),
+        ("ComfyUI", "ComfyUI"),
+        ("AUTOMATIC1111 stable-diffusion-webui", "Stable Diffusion WebUI"),
+        ("InvokeAI 4.2", "InvokeAI"),
+        ("Fooocus 2.5", "Fooocus"),
+        ("Google Imagen 3", "Google Imagen"),
+        ("Gemini", "Google Gemini"),
+        ("Microsoft Designer", "Microsoft Designer"),
+        ("Bing Image Creator", "Bing Image Creator"),
+        ("FLUX.1 [dev]", "FLUX (Black Forest Labs)"),
+        ("Ideogram 2.0", "Ideogram"),
+        ("Leonardo.Ai", "Leonardo.Ai"),
+        ("Adobe Photoshop 25.0 (Windows)", None),
+        ("GIMP 2.10.36", None),
+        ("Canon EOS R5 Firmware 1.8", None),
+        ("Editor de imagen", None),
+        ("SourceForge", None),
+        ("HDR+ 1.0.540104024zd", None),
+    ],
+)
+def test_generator_names(tool: str, name: str | None) -> None:
+    from serving.provenance import _generator_name
+
+    assert _generator_name(tool) == name
 
 
 # --- PNG text chunks from generation front-ends ------------------------------------------------

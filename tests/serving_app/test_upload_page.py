@@ -26,8 +26,12 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = REPO_ROOT / "test-artifacts"  # in .gitignore
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -61,7 +65,10 @@ async def page():
 
 def offline_guard(page, serve_app: ServeApp) -> list[str]:
     external: list[str] = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((serve_app.url, "data:")) else None)
+    page.on(
+        "request",
+        lambda r: external.append(r.url) if not r.url.startswith((serve_app.url, "data:")) else None,
+    )
     return external
 
 
@@ -82,7 +89,10 @@ async def fits_a_phone(page) -> None:
 
 def server_answer(serve_app: ServeApp, data: bytes) -> dict:
     req = urllib.request.Request(
-        serve_app.url + "/v1/check", data=data, method="POST", headers={"Content-Type": "application/octet-stream"}
+        serve_app.url + "/v1/check",
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/octet-stream"},
     )
     with urllib.request.urlopen(req, timeout=120) as resp:
         return json.loads(resp.read())
@@ -154,7 +164,10 @@ async def test_a_video_shows_people_timeline_and_moments(serve_app: ServeApp, sh
     assert await chart.locator("circle.moment").count() == len({m["t"] for m in data["moments"]})
     moments = page.locator("#moments li")
     assert await moments.count() == len(data["moments"]) >= 1
-    assert f"{100 * data['moments'][0]['fake_probability']:.1f}% likely fake" in await moments.nth(0).inner_text()
+    assert (
+        f"{100 * data['moments'][0]['fake_probability']:.1f}% likely fake"
+        in await moments.nth(0).inner_text()
+    )
     await fits_a_phone(page)
     assert external == []
     ARTIFACTS.mkdir(exist_ok=True)
@@ -173,7 +186,10 @@ async def test_the_provenance_block_shows_what_the_reader_found(
     factory = provenance_factory()
     xmp_png = png_with_xmp(face_image, "trainedAlgorithmicMedia", "Midjourney v7")
     signed, _ = factory.sign(
-        xmp_png, "image/png", factory.manifest("DALL·E", "trainedAlgorithmicMedia", agent="DALL·E 3"), factory.make_chain()
+        xmp_png,
+        "image/png",
+        factory.manifest("DALL·E", "trainedAlgorithmicMedia", agent="DALL·E 3"),
+        factory.make_chain(),
     )
     cases = {
         "xmp": (xmp_png, ["Midjourney", "not signed", "made by a generative AI model"]),
@@ -204,15 +220,20 @@ async def test_verdict_wording(serve_app: ServeApp, face_image: Path, page) -> N
     empty = read_provenance(face_image.read_bytes())
     assert marked.ai_generated is True and empty.found is False
 
-    await render(page, serve_app, face.model_copy(update={"verdict": Verdict.REAL, "reason": Reason.FACE_MODEL}))
+    await render(
+        page, serve_app, face.model_copy(update={"verdict": Verdict.REAL, "reason": Reason.FACE_MODEL})
+    )
     assert (await page.locator("#summary").inner_text()).startswith("No signs of face manipulation found")
     assert "faces only" in await page.locator("#limits").inner_text()
 
-    await render(page, serve_app, face.model_copy(update={"verdict": Verdict.FAKE, "reason": Reason.FACE_MODEL}))
+    await render(
+        page, serve_app, face.model_copy(update={"verdict": Verdict.FAKE, "reason": Reason.FACE_MODEL})
+    )
     assert "face model found signs of face manipulation" in await page.locator("#summary").inner_text()
 
     await render(
-        page, serve_app,
+        page,
+        serve_app,
         face.model_copy(update={"verdict": Verdict.FAKE, "reason": Reason.PROVENANCE, "provenance": marked}),
     )
     summary = await page.locator("#summary").inner_text()
