@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fakewatch-installed
 
-.PHONY: run test venv system-deps bench clean
+.PHONY: run test venv system-deps bench docs clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet dlib-bin face_recognition_models "click>=7"
 	$(BIN)/pip install --quiet --no-deps face_recognition==1.3.0
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# Tests embed the reference SD watermark with invisible-watermark's own encoder; its metadata
+	# asks for opencv-python, which would shadow our opencv-python-headless: no deps.
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -29,6 +32,12 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# README pictures come from here, never from a test run. docs/upload-page.png: the upload page of
+# the running app (shipped models) in headless Chromium. docs/bot-reply.png is made by
+#   $(BIN)/python tests/bot/transcript.py ../shared/data/videos/fake/dfdc_widuwuoiur.mp4 docs/bot-reply.png
+docs: $(STAMP) system-deps
+	$(BIN)/python docs/make_images.py
 
 clean:
 	rm -rf $(VENV)
