@@ -30,6 +30,7 @@ from serving.contract import (
     Face,
     MediaKind,
     ModelInfo,
+    Provenance,
     Reason,
     TimelinePoint,
     TrackScore,
@@ -56,6 +57,7 @@ from serving.models import (
     preprocess,
     read_card,
 )
+from serving.provenance import c2pa_context
 from serving.verdict import band, calibrate, fuse, top_moments, video_weight
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ class Prepared:
     views: dict[int, np.ndarray] = field(default_factory=dict)
     view_scale: float = 1.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def frames_sampled(self) -> int | None:
@@ -301,6 +304,7 @@ class Engine:
     def load(self) -> "Engine":
         """Build both networks and the detector pool now (a server warms up before traffic)."""
         _ = self.image_checkpoint, self.video_checkpoint
+        c2pa_context()  # the native C2PA library loads once, not during the first check
         warm = getattr(self.detector, "warm", None)
         if callable(warm):
             warm(DETECT_THREADS)
@@ -349,7 +353,8 @@ class Engine:
             result = CheckResult.invalid(path, exc.code, exc.message)
             result.timings_ms = {"total": _ms(started), "decode": _ms(started)}
             return result
-        timings = {"decode": _ms(started)}
+        provenance_ms = media.timings_ms.get("provenance", 0.0)
+        timings = {"provenance": provenance_ms, "decode": _ms(started) - provenance_ms}
 
         t = time.perf_counter()
         images = [frame.image for frame in media.frames]
@@ -398,6 +403,7 @@ class Engine:
             views=views,
             view_scale=view_scale,
             timings_ms=timings,
+            provenance=media.provenance,
         )
 
     # --- stage 2: the networks -------------------------------------------------------------
@@ -495,6 +501,12 @@ class Engine:
             result.fake_probability = float(image_probs.max())
             result.verdict = band(result.fake_probability, self.image_card.thresholds)
             result.reason = Reason.FACE_MODEL
+        result.provenance = prepared.provenance
+        if prepared.provenance.ai_generated:
+            # The file's own credentials or marks declare generative AI: stronger evidence than
+            # any pixel model, and it holds without a face. A declared capture (ai_generated
+            # False) is reported but changes nothing: credentials can be stripped and re-attached.
+            result.verdict, result.reason = Verdict.FAKE, Reason.PROVENANCE
         timings = dict(prepared.timings_ms)
         timings.update(timings_ms or {})
         timings["assemble"] = _ms(started)

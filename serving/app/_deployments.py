@@ -154,6 +154,9 @@ class MediaPrep:
         *,
         threads: int = 2,
     ) -> None:
+        from serving.provenance import c2pa_context
+
+        c2pa_context()  # load the native C2PA library now, not during the first check
         self._image = image_model
         self._video = video_model
         self.flow = CheckFlow(

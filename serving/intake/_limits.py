@@ -67,6 +67,12 @@ class Deadline:
     def cancel(self) -> None:
         self._cancelled.set()
 
+    def remaining(self) -> float:
+        """Seconds left (0 once expired or cancelled)."""
+        if self._cancelled.is_set():
+            return 0.0
+        return max(0.0, self._expires_at - time.monotonic())
+
     def expired(self) -> bool:
         return self._cancelled.is_set() or time.monotonic() >= self._expires_at
 

@@ -16,6 +16,11 @@ from serving.intake._limits import THREAD_GRACE_S, Deadline, IntakeLimits
 from serving.intake._media import Media
 from serving.intake._sniff import IMAGE_FAMILIES, sniff
 from serving.intake._video import load_video
+from serving.provenance import read_provenance
+
+#: At most this long for reading credentials and marks (the pixel watermark check is skipped
+#: when less is left); it counts against the decode budget.
+PROVENANCE_BUDGET_S = 2.0
 
 
 def load_media(
@@ -64,6 +69,10 @@ def _load(source: bytes | Path, limits: IntakeLimits, n_frames: int, deadline: D
     started = time.perf_counter()
     data = _read(source, limits)
     read_ms = (time.perf_counter() - started) * 1000
+    # On the original bytes, before anything re-encodes them: credentials and marks live there.
+    t = time.perf_counter()
+    provenance = read_provenance(data, budget_s=min(PROVENANCE_BUDGET_S, deadline.remaining()))
+    provenance_ms = (time.perf_counter() - t) * 1000
     family = sniff(data[:32])
     image = open_image(data, limits)
     if image is not None and image.format == "GIF" and is_animation(image):
@@ -91,7 +100,8 @@ def _load(source: bytes | Path, limits: IntakeLimits, n_frames: int, deadline: D
         )
     else:
         media = load_video(data, limits, deadline, n_frames, family)
-    media.timings_ms = {"read": read_ms, **media.timings_ms}
+    media.provenance = provenance
+    media.timings_ms = {"read": read_ms, "provenance": provenance_ms, **media.timings_ms}
     media.timings_ms.setdefault("probe", 0.0)
     media.timings_ms["total"] = (time.perf_counter() - started) * 1000
     return media

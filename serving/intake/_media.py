@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.contract import MediaKind
+from serving.contract import MediaKind, Provenance
 
 
 @dataclass
@@ -34,3 +34,5 @@ class Media:
     timings_ms: dict[str, float]
     # How it was decoded (strategy, seeks, frames decoded, rotation...): for logs and benchmarks.
     details: dict[str, Any] = field(default_factory=dict)
+    # What the file itself says about its origin (credentials, marks), read from the raw bytes.
+    provenance: Provenance = field(default_factory=Provenance)

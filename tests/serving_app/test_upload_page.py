@@ -254,14 +254,11 @@ async def test_verdict_wording(serve_app: ServeApp, face_image: Path, page) -> N
 
 
 async def test_marked_upload_end_to_end(serve_app: ServeApp, face_image: Path, page, tmp_path: Path) -> None:
-    """DEPENDS ON THE INTEGRATION of serving.provenance into intake (issue 15): skipped until the
-    server fills ``provenance``; then a PNG whose XMP declares AI must read as such in the page."""
+    """A PNG whose XMP declares AI reads as such in the page: verdict fake, by its own marks."""
     path = tmp_path / "generated.png"
     path.write_bytes(png_with_xmp(face_image, "trainedAlgorithmicMedia", "Midjourney v7"))
     data = await upload(page, serve_app, path)
-    if not (data.get("provenance") or {}).get("found"):
-        pytest.skip("the server does not fill `provenance` yet (serving.provenance not wired into intake)")
-    assert data["provenance"]["ai_generated"] is True
+    assert data["provenance"]["found"] is True and data["provenance"]["ai_generated"] is True
     assert await page.locator("#provenance").get_attribute("data-state") == "ai"
     assert data["verdict"] == "fake" and data["reason"] == "provenance"
     assert "not the face model" in await page.locator("#summary").inner_text()
