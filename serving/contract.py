@@ -138,6 +138,7 @@ class Provenance(_Part):
     source: ProvenanceSource | None = Field(None, description="where the deciding finding was read")
     signed: bool | None = Field(None, description="the finding is cryptographically signed (C2PA)")
     signature_valid: bool | None = Field(None, description="the signature validates")
+    trusted: bool | None = Field(None, description="the signer is on the shipped C2PA trust list")
     details: dict[str, Any] = Field(default_factory=dict, description="what was read, by source")
 
 

@@ -179,6 +179,7 @@ class _Finding:
     generator: str | None = None
     signed: bool | None = None
     valid: bool | None = None
+    trusted: bool | None = None
 
 
 @dataclass
@@ -254,6 +255,7 @@ def _decide(reading: _Reading) -> Provenance:
         source=chosen.source,
         signed=chosen.signed,
         signature_valid=chosen.valid,
+        trusted=chosen.trusted,
         details=reading.details,
     )
 
@@ -390,7 +392,7 @@ def _interpret_store(store: dict[str, Any], reading: _Reading) -> None:
             ai, generator = True, named
     reading.details["c2pa"] = details
     reading.findings.append(
-        _Finding(ProvenanceSource.C2PA, ai, generator or claim_generator, signed=True, valid=valid)
+        _Finding(ProvenanceSource.C2PA, ai, generator or claim_generator, signed=True, valid=valid, trusted=trusted)
     )
 
 

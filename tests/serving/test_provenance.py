@@ -101,6 +101,7 @@ def test_generator_credentials_declare_ai(chain: Chain, fmt: str) -> None:
     assert c2["signer"]["common_name"] == "fakewatch test signer"
     # Our test root is on no trust list: the signature validates, the signer is not trusted.
     assert c2["trusted"] is False and "signingCredential.untrusted" in c2["failures"]
+    assert p.trusted is False
 
 
 def test_ps256_png_with_a_generative_edit() -> None:
@@ -133,7 +134,7 @@ def test_a_signer_on_the_trust_list_is_trusted(chain: Chain) -> None:
     )
     trusting = build_c2pa_context(chain.ca_pem)
     p = read_provenance(signed, context=trusting)
-    assert p.details["c2pa"]["trusted"] is True
+    assert p.details["c2pa"]["trusted"] is True and p.trusted is True
     assert p.details["c2pa"]["validation_state"] == "Trusted"
     assert p.generator == "Google Imagen"
     # and the shared context, with only the shipped anchors, does not trust the test root
