@@ -23,12 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def database_url(explicit: str | None) -> str:
+def database_url(explicit: str | None, service: str = "migrate") -> str:
     if explicit:
         return explicit
     from fakewatch.settings import get_settings
 
-    return get_settings().database_url_or_default
+    return get_settings(service).database_url_or_default  # type: ignore[arg-type]
 
 
 async def _run(action: str, url: str) -> int:
