@@ -59,7 +59,7 @@ _ENGINE = frozenset(
 # these (tests/deploy/test_compose.py checks it, and checks these sets against the code).
 SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     # `fakewatch db upgrade`
-    "migrate": _GENERAL | _DATABASE,
+    "migrate": {"environment"} | _DATABASE,
     # `fakewatch bot` and `fakewatch bot --worker-only`
     "bot": _GENERAL
     | _DATABASE
@@ -71,7 +71,7 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     # `fakewatch console`
     "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port"},
     # `fakewatch ops`
-    "ops": _GENERAL | _DATABASE,
+    "ops": {"environment"} | _DATABASE,
     # `fakewatch serve`: deploys the Serve app (locally or to a cluster by address)
     "serving": _GENERAL
     | _ENGINE
