@@ -1,7 +1,7 @@
 # fakewatch images, one Dockerfile, three targets:
 #   slim          bot, bot worker, console, ops, migrations: no torch, no Ray (~0.25 GB)
-#   serving-cpu   Ray node / `fakewatch serve` with CPU torch                    (~2.3 GB)
-#   serving-cuda  the same with PyPI's CUDA torch (NVIDIA libraries as wheels)   (~7 GB)
+#   serving-cpu   Ray node / `fakewatch serve` with CPU torch                    (~2.0 GB)
+#   serving-cuda  the same with PyPI's CUDA torch (NVIDIA libraries as wheels)   (~6.6 GB)
 # Build one with `docker build --target slim -t fakewatch-slim .` (docker-compose.yml does it).
 #
 # Dependencies come from the hashed lock (requirements/*.txt, `make lock`) and are installed
