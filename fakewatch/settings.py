@@ -55,11 +55,11 @@ _ENGINE = frozenset(
     }
 )  # fmt: skip
 
-# Which settings each service reads. docker-compose.yml and deploy/k8s give a service only
-# these (tests/deploy/test_compose.py checks it, and checks these sets against the code).
+# Which settings each service reads. docker-compose.yml gives a service only these
+# (tests/deploy/test_compose.py); tests/deploy/test_service_settings.py checks them against the code.
 SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     # `fakewatch db upgrade`
-    "migrate": {"environment"} | _DATABASE,
+    "migrate": frozenset({"environment"}) | _DATABASE,
     # `fakewatch bot` and `fakewatch bot --worker-only`
     "bot": _GENERAL
     | _DATABASE
@@ -71,7 +71,7 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     # `fakewatch console`
     "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port"},
     # `fakewatch ops`
-    "ops": {"environment"} | _DATABASE,
+    "ops": frozenset({"environment"}) | _DATABASE,
     # `fakewatch serve`: deploys the Serve app (locally or to a cluster by address)
     "serving": _GENERAL
     | _ENGINE
@@ -79,7 +79,7 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
         "http_host", "http_port", "ray_address", "num_gpus_per_model",
         "image_batch_size", "video_batch_size", "batch_wait_s", "request_timeout_s",
     },  # fmt: skip
-    # a Serve replica (on any Ray node); gets its values from `serving`, none from its node
+    # a Serve replica (on any Ray node): `serving` resolves these once and hands them over
     "replica": _ENGINE,
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import os
 import secrets
@@ -30,12 +31,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from _postgres import migrated_pg_database
 
 from fakewatch.settings import SERVICE_SETTINGS
 from serving.app._constants import RAY_SERVE_ENV
 from tests.bot.fake_telegram import FakeTelegram, private_chat, user
 
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 FAKEWATCH = [sys.executable, "-m", "fakewatch.cli"]
 OPERATOR_TOKEN = "operator-token-for-the-cluster-test"
@@ -191,6 +194,9 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
     token_file.write_text(secrets.token_hex(32))
     ray_auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file)}
     ray_env = {**_base_env(), **RAY_SERVE_ENV, **ray_auth}  # the ray-head / ray-worker environment
+    # The Ray Client server on the head starts a server process per client; on a loaded 2-core CI
+    # box that can take longer than Ray's default 30 s.
+    ray_env["RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"] = "120"
     ray_common = ["--block", "--disable-usage-stats", "--temp-dir", str(short_tmp / "ray")]
     telegram = await FakeTelegram().start()
     try:
@@ -300,6 +306,20 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
             assert "tiny-test-video" in row["model_name"], row  # the checkpoints the deployer named
             assert row["user_pseudonym"] and "4242" not in row["user_pseudonym"], row
 
+            # docker-compose.yml's health checks, run as written against these processes.
+            bot_env = _service_env("bot", tmp_path / "secrets-bot", environment="production")
+            checks = {
+                "ray-head": ray_env, "ray-worker": ray_env, "serving": _base_env() | ray_auth,
+                "bot": bot_env, "console": _base_env(),
+            }  # fmt: skip
+            for service, env in checks.items():
+                code, out = await asyncio.to_thread(
+                    _compose_health_check, service, env, workdir,
+                    {"127.0.0.1:6379": f"127.0.0.1:{gcs_port}", "ray-head:6379": f"127.0.0.1:{gcs_port}",
+                     "ray-head:8000": f"127.0.0.1:{http_port}", "127.0.0.1:8001": f"127.0.0.1:{console_port}"},
+                )  # fmt: skip
+                assert code == 0, f"compose health check of {service} failed:\n{out}"
+
             # Least privilege held: the serving process never saw a secret.
             assert "given to the" not in procs.log("serving")
             for name in ("bot", "console"):
@@ -319,6 +339,24 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
             except ProcessLookupError:
                 pass
     assert not _pids_mentioning(str(short_tmp))
+
+
+def _compose_health_check(
+    service: str, env: dict[str, str], cwd: Path, addresses: dict[str, str]
+) -> tuple[int, str]:
+    """Run ``service``'s health check from docker-compose.yml, its addresses mapped to ours."""
+    test = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service]["healthcheck"]["test"]
+    kind, args = test[0], list(test[1:])
+    replace = lambda text: functools.reduce(lambda t, kv: t.replace(*kv), addresses.items(), text)  # noqa: E731
+    if kind == "CMD-SHELL":
+        argv = ["bash", "-c", replace(args[0])]
+    else:
+        argv = [replace(a) for a in args]
+    if argv[0] in {"ray", "fakewatch", "python"}:
+        argv[0] = str(BIN / argv[0]) if argv[0] != "python" else sys.executable
+    env = {**env, "PATH": f"{BIN}:{env.get('PATH', '')}"}
+    out = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    return out.returncode, (out.stdout + out.stderr)[-2000:]
 
 
 def _port_open(port: int) -> bool:
