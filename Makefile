@@ -4,25 +4,45 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fakewatch-installed
 
-.PHONY: run test venv system-deps bench docs clean
+# The lock (requirements/*.txt, hashes for every file) is what gets installed, here and in the
+# images; `make lock` regenerates it from pyproject.toml. --no-deps: the lock is complete, and
+# three packages must not pull in what their metadata asks for (requirements/nodeps.in).
+REQ := requirements
+PIP_LOCKED = $(BIN)/pip install --quiet --require-hashes --no-deps
 
-$(STAMP): pyproject.toml Makefile
+.PHONY: run test venv lock system-deps bench docs clean
+
+$(STAMP): pyproject.toml Makefile $(REQ)/build.txt $(REQ)/dev.txt $(REQ)/nodeps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet "pip>=24" "setuptools>=68,<81" wheel
-	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet dlib-bin face_recognition_models "click>=7"
-	$(BIN)/pip install --quiet --no-deps face_recognition==1.3.0
-	$(BIN)/pip install --quiet -e ".[dev]"
-	# Tests embed the reference SD watermark with invisible-watermark's own encoder; its metadata
-	# asks for opencv-python, which would shadow our opencv-python-headless: no deps.
-	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
+	$(PIP_LOCKED) -r $(REQ)/build.txt
+	$(PIP_LOCKED) -r $(REQ)/dev.txt -r $(REQ)/nodeps.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-# Chromium for the browser tests (Debian package; Playwright drives it via executable_path).
+# Resolves against PyPI for Linux x86_64 / CPython 3.11 (the images' platform); installs nothing.
+# Every lock is constrained by dev.txt, so the images run the versions the tests ran.
+# serve-cpu.txt is serve.txt without torch's CUDA build and its NVIDIA libraries: the CPU image
+# takes torch from requirements/torch-cpu.txt instead.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock"
+lock: $(STAMP)
+	$(UV_COMPILE) pyproject.toml --extra dev -o $(REQ)/dev.txt
+	$(UV_COMPILE) pyproject.toml --extra bot -c $(REQ)/dev.txt -o $(REQ)/bot.txt
+	$(UV_COMPILE) pyproject.toml --extra serve -c $(REQ)/dev.txt -o $(REQ)/serve.txt
+	$(UV_COMPILE) pyproject.toml --extra serve -c $(REQ)/dev.txt -o $(REQ)/serve-cpu.txt \
+	  $$(sed -nE 's/^(torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+)==.*/--no-emit-package \1/p' $(REQ)/serve.txt)
+	$(UV_COMPILE) --no-deps $(REQ)/nodeps.in -o $(REQ)/nodeps.txt
+	$(UV_COMPILE) $(REQ)/build.in -c $(REQ)/dev.txt -o $(REQ)/build.txt
+
+# Debian packages the tests use: Chromium (Playwright drives it via executable_path) and
+# docker-compose (validates the compose files offline; no Docker engine needed).
 system-deps:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: chromium not installed; browser tests will be skipped"
+	@if ! test -x /usr/bin/chromium || ! command -v docker-compose >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null) \
+	  || echo "warning: chromium/docker-compose not installed; browser and compose-config tests will be skipped"; \
+	fi
 
 run: $(STAMP)
 	$(BIN)/fakewatch run

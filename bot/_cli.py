@@ -59,7 +59,7 @@ def bot_main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from fakewatch.settings import get_settings
 
-    settings = get_settings()
+    settings = get_settings("bot")
     logging.basicConfig(
         level=(args.log_level or settings.log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -23,12 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def database_url(explicit: str | None) -> str:
+def database_url(explicit: str | None, service: str = "migrate") -> str:
     if explicit:
         return explicit
-    from fakewatch.settings import get_settings
+    from fakewatch.settings import Settings
 
-    return get_settings().database_url_or_default
+    # Not get_settings(): `fakewatch db current` is also the bot's health check, run beside the
+    # bot's secrets, and must not warn about them every time.
+    return Settings(service).database_url_or_default  # type: ignore[arg-type]
 
 
 async def _run(action: str, url: str) -> int:

@@ -300,7 +300,7 @@ def ops_main(argv: list[str], *, out: IO[str] | None = None) -> int:
 
     url = args.database_url or ""
     try:
-        url = database_url(args.database_url)
+        url = database_url(args.database_url, "ops")
         return asyncio.run(_COMMANDS[args.command](args, url, out))
     except (OpsError, FilterError, db.DatabaseURLError) as exc:
         print(f"fakewatch ops: {exc}", file=sys.stderr)
@@ -331,7 +331,7 @@ def console_main(argv: list[str]) -> int:
     from fakewatch.console import create_console_app
     from fakewatch.settings import DEFAULT_SECRET, get_settings
 
-    settings = get_settings()
+    settings = get_settings("console")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = args.database_url or settings.database_url_or_default
     try:

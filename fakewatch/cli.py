@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _usage() -> str:
-    lines = ["usage: fakewatch COMMAND [ARGS...]", "", "commands:"]
+    lines = ["usage: fakewatch [--version] COMMAND [ARGS...]", "", "commands:"]
     lines += [f"  {name:<13} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())
+        return 0
+    if argv[0] in {"-V", "--version"}:
+        from fakewatch import __version__
+
+        print(f"fakewatch {__version__}")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

@@ -4,28 +4,100 @@ Why one object: the bot, serving, training and the operator tools must agree on 
 paths and secrets. Secrets are ``SecretStr`` so they never print; in production the
 settings refuse the embedded development defaults (full-stack-fastapi-template style).
 ``db`` deliberately does not import this module: callers pass it a URL.
+
+Two sources are opt-in, so that a stray file never changes a run: a dotenv file only when
+``FAKEWATCH_ENV_FILE`` names one (compose's ``.env`` and ``make run`` never meet), and a
+secrets directory (one file per setting, e.g. ``/run/secrets/fakewatch_pseudonym_secret``)
+only when ``FAKEWATCH_SECRETS_DIR`` names one. ``SERVICE_SETTINGS`` says which settings each
+service reads: deployments give a service exactly those, and a service warns about secrets
+it holds but does not use.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated, Self
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from typing_extensions import Annotated
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "changethis-development-only"
+ENV_PREFIX = "FAKEWATCH_"
+# Read only when set: a dotenv file, and a directory of secret files (Docker/Kubernetes secrets).
+ENV_FILE_VAR = "FAKEWATCH_ENV_FILE"
+SECRETS_DIR_VAR = "FAKEWATCH_SECRETS_DIR"
+
+ServiceName = Literal["migrate", "bot", "console", "ops", "serving", "replica"]
+
+# Settings that are secrets: deployments hand them over as files, never as plain env values.
+SECRET_SETTINGS: frozenset[str] = frozenset(
+    {"database_url", "telegram_token", "pseudonym_secret", "operator_token"}
+)
+# In production a service that reads one of these must have a real value.
+_REQUIRED_IN_PRODUCTION = ("pseudonym_secret", "operator_token", "database_url")
+
+_GENERAL = frozenset({"environment", "log_level"})
+_DATABASE = frozenset({"database_url", "data_dir"})  # data_dir: where the SQLite default lives
+# What a Serve replica's engine reads (serving/engine.py, serving/intake, serving/faces); the
+# application builder hands the replicas exactly these, resolved once on the deploying process.
+_ENGINE = frozenset(
+    {
+        "image_model", "video_model", "device",
+        "max_file_bytes", "max_image_pixels", "max_video_seconds", "max_video_pixels",
+        "decode_timeout_s", "frames_per_video",
+        "detector", "image_fallback_detector", "detect_max_side", "face_margin", "min_face_px",
+    }
+)  # fmt: skip
+
+# Which settings each service reads. docker-compose.yml gives a service only these
+# (tests/deploy/test_compose.py); tests/deploy/test_service_settings.py checks them against the code.
+SERVICE_SETTINGS: dict[str, frozenset[str]] = {
+    # `fakewatch db upgrade`
+    "migrate": frozenset({"environment"}) | _DATABASE,
+    # `fakewatch bot` and `fakewatch bot --worker-only`
+    "bot": _GENERAL
+    | _DATABASE
+    | {
+        "telegram_token", "telegram_base_url", "telegram_base_file_url", "telegram_local_mode",
+        "operator_ids", "pseudonym_secret", "retention_days",
+        "serving_url", "request_timeout_s", "max_file_bytes",
+    },  # fmt: skip
+    # `fakewatch console`
+    "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port"},
+    # `fakewatch ops`
+    "ops": frozenset({"environment"}) | _DATABASE,
+    # `fakewatch serve`: deploys the Serve app (locally or to a cluster by address)
+    "serving": _GENERAL
+    | _ENGINE
+    | {
+        "http_host", "http_port", "ray_address", "num_gpus_per_model",
+        "image_batch_size", "video_batch_size", "batch_wait_s", "request_timeout_s",
+    },  # fmt: skip
+    # a Serve replica (on any Ray node): `serving` resolves these once and hands them over
+    "replica": _ENGINE,
+}
 
 
 class Settings(BaseSettings):
     """Everything configurable about fakewatch; defaults are the embedded local setup."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FAKEWATCH_", env_file=".env", env_ignore_empty=True, extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=None, secrets_dir=None, env_ignore_empty=True, extra="ignore"
     )
+
+    def __init__(self, _service: ServiceName | None = None, **values: Any) -> None:
+        """``_service``: the service these settings are for (production checks only its secrets);
+        None checks them all. ``_env_file`` / ``_secrets_dir`` default to the opt-in variables."""
+        values.setdefault("_env_file", _opt_in_path(ENV_FILE_VAR, directory=False))
+        values.setdefault("_secrets_dir", _opt_in_path(SECRETS_DIR_VAR, directory=True))
+        super().__init__(**values)
+        self._refuse_default_secrets(_service)
 
     environment: Literal["local", "test", "production"] = "local"
     data_dir: Path = REPO_ROOT / "data"
@@ -90,19 +162,26 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> Self:
-        """Production must not run on the secrets that are written in this file."""
-        if self.environment == "production":
-            for name in ("pseudonym_secret", "operator_token"):
-                if getattr(self, name).get_secret_value() == DEFAULT_SECRET:
-                    raise ValueError(
-                        f"FAKEWATCH_{name.upper()} still has its development default; "
-                        "set a real secret for production"
-                    )
-            if not self.database_url:
-                raise ValueError("FAKEWATCH_DATABASE_URL must be set in production")
-        return self
+    def _refuse_default_secrets(self, service: ServiceName | None) -> None:
+        """Production must not run on the secrets that are written in this file (nor without a
+        database): checked for the secrets ``service`` reads, all of them when it is None."""
+        if self.environment != "production":
+            return
+        used = SERVICE_SETTINGS[service] if service else frozenset(type(self).model_fields)
+        for name in _REQUIRED_IN_PRODUCTION:
+            if name not in used:
+                continue
+            value = getattr(self, name)
+            if name == "database_url":
+                problem = "must be set in production" if not value else ""
+            elif value.get_secret_value() == DEFAULT_SECRET:
+                problem = "still has its development default; set a real secret for production"
+            else:
+                problem = ""
+            if problem:
+                error = PydanticCustomError("production_setting", f"{ENV_PREFIX}{name.upper()} {problem}")
+                detail = InitErrorDetails(type=error, loc=(name,), input="<hidden>")
+                raise ValidationError.from_exception_data(type(self).__name__, [detail])
 
     @property
     def database_url_or_default(self) -> str:
@@ -112,7 +191,42 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'fakewatch.sqlite3').resolve()}"
 
 
-@functools.lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (cached; tests build their own ``Settings(...)``)."""
-    return Settings()
+def _opt_in_path(variable: str, *, directory: bool) -> Path | None:
+    """The path that ``variable`` names, or None when it is unset; a missing one is an error
+    (an operator who asked for a file must not silently run without it)."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not (path.is_dir() if directory else path.is_file()):
+        kind = "directory" if directory else "file"
+        raise SettingsError(f"{variable}={raw}: no such {kind}")
+    return path
+
+
+def held_unused_secrets(service: ServiceName) -> list[str]:
+    """Secrets this process could read (environment or secrets directory) that ``service``
+    never uses: each one is exposure without purpose."""
+    secrets_dir = _opt_in_path(SECRETS_DIR_VAR, directory=True)
+    held = []
+    for name in sorted(SECRET_SETTINGS - SERVICE_SETTINGS[service]):
+        key = f"{ENV_PREFIX}{name.upper()}"
+        in_dir = secrets_dir is not None and any(
+            p.name.lower() == key.lower() for p in secrets_dir.iterdir()
+        )
+        if os.environ.get(key) or in_dir:
+            held.append(key)
+    return held
+
+
+@functools.lru_cache(maxsize=None)
+def get_settings(service: ServiceName | None = None) -> Settings:
+    """The process-wide settings for ``service`` (cached; tests build their own
+    ``Settings(...)``). None: every part of fakewatch in one process (``fakewatch run``)."""
+    settings = Settings(service)
+    if service is not None:
+        for key in held_unused_secrets(service):
+            logging.getLogger(__name__).warning(
+                "%s is given to the %s service, which does not use it: remove it there", key, service
+            )
+    return settings

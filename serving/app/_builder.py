@@ -18,22 +18,14 @@ from serving.app._constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
 from serving.app._deployments import ENGINE_KEY, ImageModel, MediaPrep, VideoModel
 from serving.app._ingress import Ingress
 
-# Settings fields that never go to the replicas (secrets, bot and DB configuration).
-_NOT_FOR_REPLICAS = {
-    "telegram_token",
-    "pseudonym_secret",
-    "operator_token",
-    "database_url",
-    "operator_ids",
-}
-
-
 def resolve_settings(args: AppArgs) -> dict[str, Any]:
-    """Settings as plain JSON for the replicas: resolved once here, identical everywhere."""
-    from fakewatch.settings import Settings
+    """Settings as plain JSON: resolved once here, identical everywhere. The replicas get only
+    what they read (``SERVICE_SETTINGS["replica"]``: no secrets, no bot or DB configuration);
+    the builder itself also reads the serving keys (batch sizes, GPUs, timeout)."""
+    from fakewatch.settings import SERVICE_SETTINGS, Settings
 
-    settings = Settings(**args.settings)
-    return {**settings.model_dump(mode="json", exclude=_NOT_FOR_REPLICAS), ENGINE_KEY: args.engine}
+    settings = Settings("serving", **args.settings)
+    return {**settings.model_dump(mode="json", include=set(SERVICE_SETTINGS["serving"])), ENGINE_KEY: args.engine}
 
 
 def _options(d: DeploymentArgs, *, default_gpus: float, default_ongoing: int) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def serve_main(argv: list[str]) -> int:
 
     from fakewatch.settings import get_settings
 
-    settings = get_settings()
+    settings = get_settings("serving")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app_args: dict[str, Any] = {}
     http_options: dict[str, Any] = {}

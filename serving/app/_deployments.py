@@ -41,7 +41,7 @@ def make_engine(settings: dict[str, Any]) -> Any:
     fields = dict(settings)
     module_name, _, class_name = str(fields.pop(ENGINE_KEY, "serving.engine:Engine")).partition(":")
     engine_class = getattr(importlib.import_module(module_name), class_name)
-    return engine_class(Settings(**fields))
+    return engine_class(Settings("replica", **fields))
 
 
 class _ModelReplica:

@@ -20,6 +20,7 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
+from fakewatch import __version__
 from serving.app._constants import (
     API_TITLE,
     API_VERSION,
@@ -216,6 +217,7 @@ class Front:
                 deployments[name] = {"ok": True, **res}
         body = {
             "status": "ok" if ok else "unavailable",
+            "version": __version__,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "deployments": deployments,
