@@ -105,6 +105,7 @@ history-row = { $when } — { $kind ->
         [failed] nicht geprüft
        *[other] { $verdict }
     } ({ $percent })
+percent = { NUMBER($probability, style: "percent") }
 no-percent = —
 
 ## Problems with a file or with the check
@@ -134,7 +135,7 @@ verdict-no-face = 🙂 <b>Keine Gesichter gefunden</b>
 ## Results: details
 
 score =
-    Wahrscheinlichkeit einer Manipulation: <b>{ NUMBER($probability, style: "percent") }</b> · { $kind ->
+    Wahrscheinlichkeit einer Manipulation: <b>{ $percent }</b> · { $kind ->
         [video] { $count ->
             [one] { $count } Person geprüft
            *[other] { $count } Personen geprüft
@@ -165,16 +166,16 @@ no-face-no-label = Die Datei enthält auch keine Kennzeichnung eines KI-Tools, u
 
 provenance-ai-named =
     Laut { $source ->
-        [c2pa] den Inhaltsnachweisen (C2PA) der Datei
-        [xmp] den Metadaten der Datei
+        [c2pa] den Inhaltsnachweisen (C2PA)
+        [xmp] den Metadaten
         [png-text] den Einstellungen, die das KI-Tool im Bild gespeichert hat,
         [watermark] einem unsichtbaren Wasserzeichen im Bild
        *[other] einer Kennzeichnung in der Datei
     } wurde die Datei mit <b>{ $generator }</b> erstellt.
 provenance-ai-unnamed =
     Laut { $source ->
-        [c2pa] den Inhaltsnachweisen (C2PA) der Datei
-        [xmp] den Metadaten der Datei
+        [c2pa] den Inhaltsnachweisen (C2PA)
+        [xmp] den Metadaten
         [png-text] den Einstellungen, die das KI-Tool im Bild gespeichert hat,
         [watermark] einem unsichtbaren Wasserzeichen im Bild
        *[other] einer Kennzeichnung in der Datei
@@ -183,8 +184,8 @@ provenance-signed-valid = Die Nachweise sind digital signiert, und die Signatur 
 provenance-signed-invalid = Die Nachweise sind signiert, aber die Signatur ist ungültig: Sie wurden nach dem Signieren womöglich verändert.
 provenance-signed-unverified = Die Nachweise sind signiert, aber ich konnte die Signatur nicht prüfen.
 provenance-unsigned = Diese Kennzeichnung ist nicht signiert und lässt sich daher nicht überprüfen, aber das KI-Tool schreibt sie selbst, und von Hand wird sie selten hinzugefügt.
-provenance-capture-named = Laut den Inhaltsnachweisen der Datei wurde sie mit <b>{ $generator }</b> aufgenommen. Solche Nachweise lassen sich auf eine andere Datei übertragen, deshalb ändern sie das Ergebnis nicht.
-provenance-capture-unnamed = Laut den Inhaltsnachweisen der Datei wurde sie mit einer Kamera aufgenommen. Solche Nachweise lassen sich auf eine andere Datei übertragen, deshalb ändern sie das Ergebnis nicht.
+provenance-capture-named = Laut den Inhaltsnachweisen der Datei wurde die Aufnahme mit <b>{ $generator }</b> gemacht. Solche Nachweise lassen sich auf eine andere Datei übertragen, deshalb ändern sie das Ergebnis nicht.
+provenance-capture-unnamed = Laut den Inhaltsnachweisen der Datei wurde die Aufnahme mit einer Kamera gemacht. Solche Nachweise lassen sich auf eine andere Datei übertragen, deshalb ändern sie das Ergebnis nicht.
 provenance-neutral-named = Die Datei nennt das Programm, mit dem sie erstellt oder bearbeitet wurde, <b>{ $generator }</b>, sagt aber nicht, ob KI im Spiel war.
 provenance-neutral-unnamed = Die Datei enthält Inhaltsnachweise, die aber nicht sagen, ob KI im Spiel war.
 photo-tip = 💡 Telegram entfernt Inhaltsnachweise und andere Dateiinformationen aus Fotos. Um zu prüfen, ob das Original eine Kennzeichnung eines KI-Tools trägt, schick es als Datei (📎 → Datei).
@@ -207,7 +208,7 @@ album-item =
         [real] keine Anzeichen für Manipulation
         [uncertain] unklar
        *[fake] wahrscheinlich gefälscht
-    }, Wahrscheinlichkeit einer Manipulation { NUMBER($probability, style: "percent") }, { $count ->
+    }, Wahrscheinlichkeit einer Manipulation { $percent }, { $count ->
         [one] { $count } Gesicht
        *[other] { $count } Gesichter
     }

@@ -110,6 +110,7 @@ history-row = { $when } — { $kind ->
         [failed] not checked
        *[other] { $verdict }
     } ({ $percent })
+percent = { NUMBER($probability, style: "percent") }
 no-percent = —
 
 ## Problems with a file or with the check
@@ -138,9 +139,9 @@ verdict-no-face = 🙂 <b>No faces found</b>
 
 ## Results: details
 
-# $probability is between 0 and 1; $kind is "image" or "video"; $count is faces (image) or people (video)
+# $percent is a rendered "percent" message; $kind is "image" or "video"; $count is faces (image) or people (video)
 score =
-    Chance of manipulation: <b>{ NUMBER($probability, style: "percent") }</b> · { $kind ->
+    Chance of manipulation: <b>{ $percent }</b> · { $kind ->
         [video] { $count ->
             [one] { $count } person checked
            *[other] { $count } people checked
@@ -214,7 +215,7 @@ album-item =
         [real] no signs of manipulation
         [uncertain] unclear
        *[fake] likely fake
-    }, chance of manipulation { NUMBER($probability, style: "percent") }, { $count ->
+    }, chance of manipulation { $percent }, { $count ->
         [one] { $count } face
        *[other] { $count } faces
     }

@@ -105,6 +105,7 @@ history-row = { $when } — { $kind ->
         [failed] sin analizar
        *[other] { $verdict }
     } ({ $percent })
+percent = { NUMBER($probability, style: "percent") }
 no-percent = —
 
 ## Problems with a file or with the check
@@ -134,7 +135,7 @@ verdict-no-face = 🙂 <b>No se encontraron rostros</b>
 ## Results: details
 
 score =
-    Probabilidad de manipulación: <b>{ NUMBER($probability, style: "percent") }</b> · { $kind ->
+    Probabilidad de manipulación: <b>{ $percent }</b> · { $kind ->
         [video] { $count ->
             [one] { $count } persona analizada
            *[other] { $count } personas analizadas
@@ -207,7 +208,7 @@ album-item =
         [real] sin señales de manipulación
         [uncertain] dudoso
        *[fake] probablemente falso
-    }, probabilidad de manipulación { NUMBER($probability, style: "percent") }, { $count ->
+    }, probabilidad de manipulación { $percent }, { $count ->
         [one] { $count } rostro
        *[other] { $count } rostros
     }

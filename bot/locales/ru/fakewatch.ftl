@@ -107,6 +107,7 @@ history-row = { $when } — { $kind ->
         [failed] не проверено
        *[other] { $verdict }
     } ({ $percent })
+percent = { NUMBER($probability, style: "percent") }
 no-percent = —
 
 ## Problems with a file or with the check
@@ -136,7 +137,7 @@ verdict-no-face = 🙂 <b>Лиц не найдено</b>
 ## Results: details
 
 score =
-    Вероятность подмены: <b>{ NUMBER($probability, style: "percent") }</b> · { $kind ->
+    Вероятность подмены: <b>{ $percent }</b> · { $kind ->
         [video] { $count ->
             [one] проверен { $count } человек
             [few] проверено { $count } человека
@@ -212,7 +213,7 @@ album-item =
         [real] признаков подмены нет
         [uncertain] неясно
        *[fake] похоже на подделку
-    }, вероятность подмены { NUMBER($probability, style: "percent") }, { $count ->
+    }, вероятность подмены { $percent }, { $count ->
         [one] { $count } лицо
         [few] { $count } лица
        *[many] { $count } лиц

@@ -107,6 +107,7 @@ history-row = { $when } — { $kind ->
         [failed] не перевірено
        *[other] { $verdict }
     } ({ $percent })
+percent = { NUMBER($probability, style: "percent") }
 no-percent = —
 
 ## Problems with a file or with the check
@@ -136,7 +137,7 @@ verdict-no-face = 🙂 <b>Облич не знайдено</b>
 ## Results: details
 
 score =
-    Ймовірність підміни: <b>{ NUMBER($probability, style: "percent") }</b> · { $kind ->
+    Ймовірність підміни: <b>{ $percent }</b> · { $kind ->
         [video] { $count ->
             [one] перевірено { $count } людину
             [few] перевірено { $count } людини
@@ -212,7 +213,7 @@ album-item =
         [real] ознак підміни немає
         [uncertain] незрозуміло
        *[fake] схоже на підробку
-    }, ймовірність підміни { NUMBER($probability, style: "percent") }, { $count ->
+    }, ймовірність підміни { $percent }, { $count ->
         [one] { $count } обличчя
         [few] { $count } обличчя
        *[many] { $count } облич
