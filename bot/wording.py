@@ -28,6 +28,7 @@ from serving.contract import CheckResult, ErrorCode, MediaKind, Provenance, Prov
 
 from bot._constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
 from bot.i18n import Texts
+from bot.links import HttpError, LinkOutcome, MediaFound, TooLarge
 
 #: Shown percentages stay within [1 %, 99 %]: a model's estimate is never a certainty.
 DISPLAY_MIN, DISPLAY_MAX = 0.01, 0.99
@@ -307,3 +308,22 @@ def feedback_markup(check_id: object, texts: Texts) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def link_outcome_text(outcome: LinkOutcome, texts: Texts) -> Markup | None:
+    """What to tell the user about a link: why nothing was checked, or (media found) a note to
+    put before the verdict when only a page's preview picture could be fetched; else None."""
+    if isinstance(outcome, MediaFound):
+        return texts.t("link-preview-image") if outcome.fallback_from_video else None
+    if isinstance(outcome, TooLarge):
+        return texts.t("link-too-large", limit_mb=round(outcome.limit / 1e6))
+    if isinstance(outcome, HttpError):
+        return texts.t("link-http-error", status=str(outcome.status))
+    message = {
+        "not_media": "link-not-media",
+        "timeout": "link-timeout",
+        "refused": "link-refused",
+        "unreachable": "link-unreachable",
+        "too_many_redirects": "link-too-many-redirects",
+    }.get(outcome.code, "link-not-media")
+    return texts.t(message)

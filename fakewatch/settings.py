@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     operator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     pseudonym_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     retention_days: int = 30
+    # links in messages are never fetched from private/loopback/link-local addresses; tests
+    # serve media from 127.0.0.1 and turn this on (refused in production)
+    allow_private_links: bool = False
 
     # --- operator console --------------------------------------------------------------
     operator_token: SecretStr = SecretStr(DEFAULT_SECRET)
@@ -102,6 +105,8 @@ class Settings(BaseSettings):
                     )
             if not self.database_url:
                 raise ValueError("FAKEWATCH_DATABASE_URL must be set in production")
+            if self.allow_private_links:
+                raise ValueError("FAKEWATCH_ALLOW_PRIVATE_LINKS is for tests; production never fetches private addresses")
         return self
 
     @property

@@ -293,3 +293,23 @@ def test_settings_history_stats_and_buttons() -> None:
     buttons = markup.inline_keyboard[0]
     assert [b.text for b in buttons] == ["👍 Верно", "👎 Неверно"]
     assert [b.callback_data for b in buttons] == ["fb:42:1", "fb:42:0"]
+
+
+# --- links -------------------------------------------------------------------------------------------------
+def test_link_outcomes_in_words() -> None:
+    from bot import links as L
+
+    url = "https://example.com/x"
+    assert "couldn't find a photo or video at that link" in W.link_outcome_text(L.NotMedia(url), EN)
+    assert "не нашёл фото или видео" in W.link_outcome_text(L.NotMedia(url), RU)
+    assert "at most 20 MB" in W.link_outcome_text(L.TooLarge(url, None, 20_000_000), EN)
+    assert "(404)" in W.link_outcome_text(L.HttpError(url, 404), RU)
+    refused = W.link_outcome_text(L.Refused(url, "10.0.0.1", "10.0.0.1", "private"), EN)
+    assert "private or local network" in refused and "10.0.0.1" not in refused  # no internal detail leaks
+    assert "too long to load" in W.link_outcome_text(L.TimedOut(url), EN)
+    assert "couldn't reach" in W.link_outcome_text(L.Unreachable(url, "ClientConnectorError"), EN)
+    assert "too many times" in W.link_outcome_text(L.TooManyRedirects(url, 5), EN)
+    found = L.MediaFound(url, url, b"x", "image/jpeg", "image")
+    assert W.link_outcome_text(found, EN) is None
+    poster = L.MediaFound(url, url, b"x", "image/jpeg", "image", fallback_from_video=True)
+    assert "preview picture" in W.link_outcome_text(poster, EN) and "превью" in W.link_outcome_text(poster, RU)

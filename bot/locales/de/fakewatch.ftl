@@ -235,6 +235,7 @@ link-refused = 🔗 Diesen Link kann ich nicht öffnen: Er zeigt auf eine Adress
 link-http-error = 🔗 Die Website hat mit einem Fehler geantwortet ({ $status }), deshalb konnte ich das Foto oder Video nicht abrufen.
 link-unreachable = 🔗 Ich konnte die Website nicht erreichen. Prüf den Link oder schick die Datei selbst.
 link-too-many-redirects = 🔗 Dieser Link leitet mich zu oft an andere Adressen weiter, deshalb folge ich ihm nicht mehr.
+link-preview-image = 🔗 Das Video auf dieser Seite konnte ich nicht laden, deshalb habe ich stattdessen das Vorschaubild geprüft.
 
 ## Operators (/stats, /export)
 

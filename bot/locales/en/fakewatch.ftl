@@ -242,6 +242,7 @@ link-refused = 🔗 I can't open that link: it points to a private or local netw
 link-http-error = 🔗 The website answered with an error ({ $status }), so I couldn't get the photo or video.
 link-unreachable = 🔗 I couldn't reach that website. Check the link, or send the file itself.
 link-too-many-redirects = 🔗 That link sends me on to other addresses too many times, so I stopped following it.
+link-preview-image = 🔗 I couldn't fetch the video on that page, so I checked its preview picture instead.
 
 ## Operators (/stats, /export)
 

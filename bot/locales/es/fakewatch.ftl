@@ -235,6 +235,7 @@ link-refused = 🔗 No puedo abrir ese enlace: apunta a una dirección de una re
 link-http-error = 🔗 El sitio web respondió con un error ({ $status }), así que no pude obtener la foto o el video.
 link-unreachable = 🔗 No pude conectar con ese sitio web. Revisa el enlace o envía el archivo directamente.
 link-too-many-redirects = 🔗 Ese enlace me redirige a otras direcciones demasiadas veces, así que dejé de seguirlo.
+link-preview-image = 🔗 No pude obtener el video de esa página, así que analicé su imagen de vista previa.
 
 ## Operators (/stats, /export)
 
