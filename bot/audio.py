@@ -23,7 +23,7 @@ AUDIO = filters.VOICE | filters.AUDIO | filters.Document.AUDIO
 
 
 def audio_kind(message: Message | Any | None) -> AudioKind | None:
-    """"voice" for a voice note, "audio" for an audio file (also sent as a document), else None."""
+    """Which audio a message carries: a voice note, an audio file (also as a document), or none."""
     if message is None:
         return None
     if getattr(message, "voice", None):

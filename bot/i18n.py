@@ -136,7 +136,7 @@ class Texts:
         return f"Texts({self.language!r})"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _texts(language: str) -> Texts:
     return Texts(language)
 

@@ -163,6 +163,24 @@ def links_in_text(text: str | None, entity_urls: Iterable[str] = ()) -> list[str
     return found[:LINKS_PER_MESSAGE]
 
 
+def link_filter() -> Any:
+    """A PTB filter for messages whose text or caption holds a link (entity or plain text).
+
+    Register it after the media handlers: a photo whose caption holds a link is checked as a photo.
+    """
+    from telegram import MessageEntity
+    from telegram.ext import filters
+
+    return (
+        filters.Entity(MessageEntity.URL)
+        | filters.Entity(MessageEntity.TEXT_LINK)
+        | filters.CaptionEntity(MessageEntity.URL)
+        | filters.CaptionEntity(MessageEntity.TEXT_LINK)
+        | filters.Regex(_PLAIN_URL)
+        | filters.CaptionRegex(_PLAIN_URL)
+    )
+
+
 def links_in(message: Any) -> list[str]:
     """The links in a ``telegram.Message``'s text or caption (entities ``url`` and ``text_link``).
 
@@ -255,13 +273,19 @@ class CheckingResolver(AbstractResolver):
     public, return the checked addresses (aiohttp connects to exactly these)."""
 
     def __init__(
-        self, base: AbstractResolver | None = None, *, allow_private: bool = False, check: AddressCheck = address_refusal
+        self,
+        base: AbstractResolver | None = None,
+        *,
+        allow_private: bool = False,
+        check: AddressCheck = address_refusal,
     ) -> None:
         self._base = base or aiohttp.ThreadedResolver()
         self._allow_private = allow_private
         self._check = check
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         answers = await self._base.resolve(host, port, family)
         if not answers:
             raise OSError(f"{host} has no address")

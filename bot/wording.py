@@ -135,9 +135,7 @@ def invalid_text(result: CheckResult, texts: Texts) -> Markup:
 
 
 def score_line(result: CheckResult, texts: Texts) -> Markup:
-    return texts.t(
-        "score", percent=percent(result.fake_probability, texts), kind=_kind(result), count=result.people
-    )
+    return texts.t("score", percent=percent(result.fake_probability, texts), kind=_kind(result), count=result.people)
 
 
 def moments_line(result: CheckResult, texts: Texts) -> Markup | None:
@@ -222,15 +220,13 @@ def album_text(
     ``from_compressed_photo``: one flag per item (or one for all), as for :func:`verdict_text`.
     """
     worst = min(results, key=lambda r: _ALBUM_ORDER.get(r.verdict, 9), default=None)
-    header = texts.t(
-        "album-header", count=len(results), worst=str(worst.verdict) if worst is not None else "invalid"
-    )
+    header = texts.t("album-header", count=len(results), worst=str(worst.verdict) if worst is not None else "invalid")
     lines = [header] + [album_item(n, r, texts) for n, r in enumerate(results, start=1)]
     notes: list[Markup] = []
     if any(r.verdict == Verdict.REAL for r in results):
         notes.append(texts.t("album-limits"))
     flags = _flags(from_compressed_photo, len(results))
-    if any(suggests_original(r, from_compressed_photo=f) for r, f in zip(results, flags)):
+    if any(suggests_original(r, from_compressed_photo=f) for r, f in zip(results, flags, strict=True)):
         notes.append(texts.t("photo-tip"))
     return _join([_join(lines), _join(notes)], "\n\n")
 

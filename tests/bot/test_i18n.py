@@ -129,7 +129,7 @@ SAMPLES: dict[str, list[Any]] = {
 def sample_args(message_id: str) -> Iterator[dict[str, Any]]:
     names = sorted(variables(ENGLISH[message_id]))
     for values in itertools.product(*(SAMPLES[name] for name in names)):
-        yield dict(zip(names, values))
+        yield dict(zip(names, values, strict=True))
 
 
 # --- structure: every catalogue has exactly English's messages and variables ------------------
@@ -229,7 +229,15 @@ def test_every_message_renders_with_sample_arguments(language: str) -> None:
 
 def test_translations_are_not_english_copies() -> None:
     """A message copied untranslated is caught (ids whose text is the same in every language excepted)."""
-    same_everywhere = {"invalid", "album-item-invalid", "percent", "no-percent", "moment", "autocheck-usage", "threshold-usage"}
+    same_everywhere = {
+        "invalid",
+        "album-item-invalid",
+        "percent",
+        "no-percent",
+        "moment",
+        "autocheck-usage",
+        "threshold-usage",
+    }
     en = Texts("en")
     for language in LANGUAGES[1:]:
         texts = Texts(language)
@@ -237,10 +245,7 @@ def test_translations_are_not_english_copies() -> None:
             mid
             for mid in ENGLISH
             if mid not in same_everywhere
-            and all(
-                texts.format(mid, a)[0] == en.format(mid, a)[0]
-                for a in itertools.islice(sample_args(mid), 3)
-            )
+            and all(texts.format(mid, a)[0] == en.format(mid, a)[0] for a in itertools.islice(sample_args(mid), 3))
         ]
         assert copied == [], (language, copied)
 
@@ -356,7 +361,9 @@ async def test_register_bot_profiles_over_http() -> None:
         assert [c.params.get("language_code") for c in commands] == [None, "ru", "uk", "es", "de"]
         ru = next(c for c in commands if c.params.get("language_code") == "ru")
         assert ru.params["commands"][0] == {"command": "start", "description": "что умеет этот бот"}
-        descriptions = {c.params.get("language_code"): c.params["description"] for c in telegram.sent("setMyDescription")}
+        descriptions = {
+            c.params.get("language_code"): c.params["description"] for c in telegram.sent("setMyDescription")
+        }
         assert descriptions["de"].startswith("Ich prüfe Fotos") and descriptions[None].startswith("I check")
         assert len(telegram.sent("setMyShortDescription")) == len(LANGUAGES)
     finally:

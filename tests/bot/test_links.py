@@ -23,7 +23,6 @@ from PIL import Image
 from telegram import Message, MessageEntity
 
 from bot import links as L
-from bot.i18n import Texts
 from fakewatch.settings import Settings
 
 LIMITS = L.LinkLimits(max_bytes=200_000, timeout_s=2.0, max_redirects=3, max_html_bytes=64_000)
@@ -86,7 +85,9 @@ class Site:
         if path == "/page-image":
             return _html('<meta name="twitter:image" content="photo.jpg?a=1&amp;b=2">')
         if path == "/page-embed":  # og:video is a player page (HTML): fall back to the poster image
-            return _html('<meta property="og:video" content="/page-none"><meta property="og:image" content="/photo.jpg">')
+            return _html(
+                '<meta property="og:video" content="/page-none"><meta property="og:image" content="/photo.jpg">'
+            )
         if path == "/page-none":
             return _html("<title>nothing here</title><p>text</p>")
         if path == "/page-private-image" and self.other is not None:
@@ -126,7 +127,9 @@ class Site:
 
 
 def _html(head: str) -> web.Response:
-    return web.Response(text=f"<!doctype html><html><head>{head}</head><body>page</body></html>", content_type="text/html")
+    return web.Response(
+        text=f"<!doctype html><html><head>{head}</head><body>page</body></html>", content_type="text/html"
+    )
 
 
 class FixedDNS(AbstractResolver):
@@ -136,13 +139,21 @@ class FixedDNS(AbstractResolver):
         self.answers = answers
         self.asked: list[str] = []
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         self.asked.append(host)
         if host not in self.answers:
             raise OSError(f"{host}: no such name")
         return [
-            ResolveResult(hostname=host, host=a, port=port, family=socket.AF_INET6 if ":" in a else socket.AF_INET,
-                          proto=0, flags=socket.AI_NUMERICHOST)  # fmt: skip
+            ResolveResult(
+                hostname=host,
+                host=a,
+                port=port,
+                family=socket.AF_INET6 if ":" in a else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )  # fmt: skip
             for a in self.answers[host]
         ]
 
@@ -280,7 +291,9 @@ async def test_private_hosts_are_refused_without_a_connection(local: Site, host:
     assert local.seen == []
 
 
-async def test_a_public_name_is_fetched_at_the_checked_address(guarded: tuple[L.LinkFetcher, FixedDNS], public: Site) -> None:
+async def test_a_public_name_is_fetched_at_the_checked_address(
+    guarded: tuple[L.LinkFetcher, FixedDNS], public: Site
+) -> None:
     """public.test exists only in the test's DNS answer: reaching it proves the connector used the
     checked answer and made no lookup of its own."""
     fetcher, dns = guarded
@@ -289,7 +302,9 @@ async def test_a_public_name_is_fetched_at_the_checked_address(guarded: tuple[L.
     assert dns.asked == ["public.test"] and public.seen == ["/photo.jpg"]
 
 
-async def test_redirect_to_loopback_is_refused(guarded: tuple[L.LinkFetcher, FixedDNS], public: Site, local: Site) -> None:
+async def test_redirect_to_loopback_is_refused(
+    guarded: tuple[L.LinkFetcher, FixedDNS], public: Site, local: Site
+) -> None:
     fetcher, _ = guarded
     outcome = await fetcher.fetch(public.url("/to-local", host="public.test"))
     assert isinstance(outcome, L.Refused) and outcome.address == "127.0.0.1" and outcome.reason == "loopback"
@@ -305,7 +320,9 @@ async def test_redirect_to_a_name_resolving_to_loopback_is_refused(
     assert dns.asked == ["public.test", "internal.test"] and local.seen == []
 
 
-async def test_page_naming_a_private_image_is_refused(guarded: tuple[L.LinkFetcher, FixedDNS], public: Site, local: Site) -> None:
+async def test_page_naming_a_private_image_is_refused(
+    guarded: tuple[L.LinkFetcher, FixedDNS], public: Site, local: Site
+) -> None:
     fetcher, _ = guarded
     outcome = await fetcher.fetch(public.url("/page-private-image", host="public.test"))
     assert isinstance(outcome, L.Refused) and local.seen == []
@@ -361,7 +378,9 @@ def test_production_refuses_private_links(monkeypatch: pytest.MonkeyPatch) -> No
 
 # --- finding links ----------------------------------------------------------------------------------------
 def test_links_in_plain_text() -> None:
-    text = "look (https://example.com/a_(b).jpg), and http://x.org/v.mp4. also ftp://no and https://example.com/a_(b).jpg"
+    text = (
+        "look (https://example.com/a_(b).jpg), and http://x.org/v.mp4. also ftp://no and https://example.com/a_(b).jpg"
+    )
     assert L.links_in_text(text) == ["https://example.com/a_(b).jpg", "http://x.org/v.mp4"]
     assert L.links_in_text("no links here") == []
     assert len(L.links_in_text(" ".join(f"https://e{i}.com/" for i in range(10)))) == L.LINKS_PER_MESSAGE
@@ -396,3 +415,23 @@ async def test_fetch_first_prefers_media(open_fetcher: L.LinkFetcher, local: Sit
     outcome = await L.fetch_first(open_fetcher, [local.url("/missing"), local.url("/text")])
     assert isinstance(outcome, L.HttpError)
     assert await L.fetch_first(open_fetcher, []) is None
+
+
+def test_link_filter_matches_links_only() -> None:
+    from telegram import Update
+
+    flt = L.link_filter()
+
+    def update(**fields: object) -> Update:
+        body = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, **fields}
+        return Update.de_json({"update_id": 1, "message": body}, None)
+
+    assert flt.check_update(update(text="x example.com", entities=[{"type": "url", "offset": 2, "length": 11}]))
+    assert flt.check_update(update(text="see https://a.example/p.jpg"))  # no entity: plain text
+    assert flt.check_update(
+        update(
+            caption="link",
+            caption_entities=[{"type": "text_link", "offset": 0, "length": 4, "url": "https://a.example"}],
+        )
+    )
+    assert not flt.check_update(update(text="no link here"))

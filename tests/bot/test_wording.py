@@ -181,7 +181,9 @@ def test_credentials_that_say_nothing_about_ai() -> None:
         (CheckResult.invalid(None, "corrupt", "x"), True, False),
     ],
 )  # fmt: skip
-def test_compressed_photo_without_marks_suggests_sending_the_file(result: CheckResult, compressed: bool, tip: bool) -> None:
+def test_compressed_photo_without_marks_suggests_sending_the_file(
+    result: CheckResult, compressed: bool, tip: bool
+) -> None:
     en = W.verdict_text(result, EN, from_compressed_photo=compressed)
     ru = W.verdict_text(result, RU, from_compressed_photo=compressed)
     assert ("send it as a file" in en) is tip

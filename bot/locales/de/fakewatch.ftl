@@ -38,7 +38,7 @@ help =
     } gelöscht.
 
     Ein Ergebnis ist eine Schätzung eines Machine-Learning-Modells, kein Beweis. Sag uns mit den Knöpfen 👍/👎, wenn ich falsch liege.
-not-media = Bitte schick mir ein Foto oder Video (oder leite eins weiter). Diese Art von Nachricht kann ich nicht prüfen.
+not-media = Bitte schick mir ein Foto oder Video, leite eins weiter oder schick einen Link dazu. Diese Art von Nachricht kann ich nicht prüfen.
 check-needs-reply = Antworte mit /check auf ein Foto oder Video, dann prüfe ich es.
 queued-service-down = Die Prüfung ist gerade ausgelastet oder nicht erreichbar. Deine Anfrage steht in der Warteschlange, und ich antworte hier, sobald sie wieder läuft.
 rate-limited = Du schickst gerade sehr viel auf einmal. Bitte warte eine Minute, bevor du mehr schickst.

@@ -43,7 +43,7 @@ help =
     }.
 
     A result is an estimate by a machine-learning model, not proof. Use the 👍/👎 buttons to tell us when it is wrong.
-not-media = Please send a photo or a video (or forward one). I can't check this kind of message.
+not-media = Please send a photo or a video, forward one, or send a link to one. I can't check this kind of message.
 check-needs-reply = Reply to a photo or video with /check and I'll check it.
 queued-service-down = The checker is busy or offline right now. Your check is in the queue, and I'll reply here as soon as it's back.
 rate-limited = You're sending a lot at once. Please wait a minute before sending more.

@@ -38,7 +38,7 @@ help =
     }.
 
     Un resultado es una estimación de un modelo de aprendizaje automático, no una prueba. Usa los botones 👍/👎 para avisarnos cuando me equivoque.
-not-media = Envíame una foto o un video (o reenvíalo). No puedo analizar este tipo de mensaje.
+not-media = Envíame una foto o un video, reenvíalo o mándame un enlace. No puedo analizar este tipo de mensaje.
 check-needs-reply = Responde con /check a una foto o un video y lo analizaré.
 queued-service-down = El analizador está ocupado o fuera de servicio en este momento. Tu archivo está en la cola y te responderé aquí en cuanto vuelva a funcionar.
 rate-limited = Estás enviando muchas cosas a la vez. Espera un minuto antes de enviar más.
