@@ -195,7 +195,7 @@ def test_compressed_photo_without_marks_suggests_sending_the_file(
     ("code", "en_words", "ru_words"),
     [
         ("empty", "empty", "пустой"),
-        ("unsupported", "not a photo or video", "не фото и не видео"),
+        ("unsupported", "not an image or video", "не фото и не видео"),
         ("corrupt", "damaged", "повреждён"),
         ("too_large", "too large", "слишком большой"),
         ("too_long", "too long", "слишком длинное"),
@@ -290,7 +290,7 @@ def test_settings_history_stats_and_buttons() -> None:
     day = SimpleNamespace(total=12, by_verdict={"fake": 2, None: 1}, by_status={"done": 12},
                           latency_ms={"p50": 812.0, "p95": 2400.0}, feedback={"agree": 3, "disagree": 1})  # fmt: skip
     stats = W.stats_text(day, 7, EN)
-    assert "Checks in the last 24 hours: 12" in stats and "fake=2, pending=1" in stats and "812 / 2,400 ms" in stats
+    assert "Checks in the last 24 h: 12" in stats and "fake=2, pending=1" in stats and "812 / 2,400 ms" in stats
     markup = W.feedback_markup(42, RU)
     buttons = markup.inline_keyboard[0]
     assert [b.text for b in buttons] == ["👍 Верно", "👎 Неверно"]

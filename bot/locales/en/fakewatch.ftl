@@ -45,8 +45,8 @@ help =
     A result is an estimate by a machine-learning model, not proof. Use the 👍/👎 buttons to tell us when it is wrong.
 not-media = Please send a photo or a video, forward one, or send a link to one. I can't check this kind of message.
 check-needs-reply = Reply to a photo or video with /check and I'll check it.
-queued-service-down = The checker is busy or offline right now. Your check is in the queue, and I'll reply here as soon as it's back.
-rate-limited = You're sending a lot at once. Please wait a minute before sending more.
+queued-service-down = The checker is busy or offline right now. Your check is queued, and I'll reply here as soon as it's back.
+rate-limited = You're sending a lot at once — please wait a minute before sending more.
 rate-limited-chat = This chat is sending a lot at once, so I'm taking a short break from checking.
 admins-only = Only the group's admins can change this.
 groups-only = This setting exists only in groups.
@@ -65,7 +65,7 @@ threshold-set =
        *[uncertain] uncertain or fake
     }.
 settings-private =
-    Private chat: I check every photo and video you send me.
+    Private chat: every photo or video you send me is checked.
     Stored checks are deleted after { $days ->
         [one] { $days } day
        *[other] { $days } days
@@ -96,7 +96,7 @@ history-empty = You have no stored checks yet.
 history-private-only = Your history is private: send /history to me in a private chat.
 history-title = <b>Your last checks</b>
 history-row = { $when } — { $kind ->
-        [image] photo
+        [image] image
         [video] video
        *[other] file
     }: { $verdict ->
@@ -122,7 +122,7 @@ too-large = This file is too large: I can download at most { NUMBER($limit_mb, m
 too-large-size = This file is too large ({ NUMBER($size_mb, minimumFractionDigits: 1, maximumFractionDigits: 1) } MB): I can download at most { NUMBER($limit_mb, maximumFractionDigits: 0) } MB from Telegram. Please send a shorter or smaller version.
 invalid = ❌ { $reason }
 invalid-empty = The file is empty.
-invalid-unsupported = This is not a photo or video I can read.
+invalid-unsupported = This is not an image or video I can read.
 invalid-corrupt = This file looks like a photo or video but is damaged, so I can't read it.
 invalid-too-large = This file is too large for me to check.
 invalid-too-long = This video is too long for me to check.
@@ -247,7 +247,7 @@ link-preview-image = 🔗 I couldn't fetch the video on that page, so I checked 
 ## Operators (/stats, /export)
 
 stats-title = <b>fakewatch stats</b>
-stats-total = Checks in the last 24 hours: { $count }
+stats-total = Checks in the last 24 h: { $count }
 stats-by-verdict = By verdict: { $items }
 stats-by-status = By status: { $items }
 stats-latency = Time to answer, median / 95th percentile: { NUMBER($p50, maximumFractionDigits: 0) } / { NUMBER($p95, maximumFractionDigits: 0) } ms
