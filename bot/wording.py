@@ -294,6 +294,13 @@ def stats_text(day: Any, inferences: int, texts: Texts) -> Markup:
     return _join(lines)
 
 
+def speaks_in_group(verdict: str, threshold: str) -> bool:
+    """Silent auto-check: speak only at or over the chat's threshold (ported from ``_replies``)."""
+    if verdict == Verdict.FAKE:
+        return True
+    return verdict == Verdict.UNCERTAIN and threshold == Threshold.UNCERTAIN
+
+
 def feedback_markup(check_id: object, texts: Texts) -> InlineKeyboardMarkup:
     """Right/Wrong buttons under a verdict (callback data stays far below 64 bytes)."""
     return InlineKeyboardMarkup(

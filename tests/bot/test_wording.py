@@ -315,3 +315,9 @@ def test_link_outcomes_in_words() -> None:
     assert W.link_outcome_text(found, EN) is None
     poster = L.MediaFound(url, url, b"x", "image/jpeg", "image", fallback_from_video=True)
     assert "preview picture" in W.link_outcome_text(poster, EN) and "превью" in W.link_outcome_text(poster, RU)
+
+
+def test_speaks_in_group_only_at_or_over_the_threshold() -> None:
+    assert W.speaks_in_group("fake", "fake") and W.speaks_in_group("fake", "uncertain")
+    assert W.speaks_in_group("uncertain", "uncertain") and not W.speaks_in_group("uncertain", "fake")
+    assert not any(W.speaks_in_group(v, t) for v in ("real", "no_face", "invalid") for t in ("uncertain", "fake"))
