@@ -87,7 +87,7 @@ group-greeting = Hi! Reply to a photo or video with /check and I'll check it for
 feedback-right = 👍 Right
 feedback-wrong = 👎 Wrong
 feedback-thanks = Thanks, noted!
-feedback-already = You already answered. Thanks!
+feedback-already = You already answered — thanks!
 feedback-gone = This check is no longer stored.
 
 ## History
