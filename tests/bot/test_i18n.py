@@ -259,7 +259,7 @@ def test_translations_are_not_english_copies() -> None:
         ("ru", 21, "21 день."), ("ru", 24, "24 дня."),
         ("uk", 2, "2 дні."), ("uk", 25, "25 днів."), ("uk", 31, "31 день."),
         ("de", 1, "1 Tag gelöscht"), ("de", 30, "30 Tagen gelöscht"),
-        ("es", 1, "1 día."), ("es", 30, "30 días."),
+        ("es", 1, "pasado 1 día."), ("es", 30, "pasados 30 días."),
     ],
 )  # fmt: skip
 def test_day_counts_use_the_language_plural_forms(language: str, days: int, expected: str) -> None:

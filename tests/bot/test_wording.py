@@ -100,13 +100,13 @@ def test_fake_by_signed_valid_credentials_names_generator_and_signature() -> Non
     assert "face-checking model" not in en and "Chance of manipulation" not in en
     ru = W.verdict_text(result, RU)
     assert "Сделано нейросетью" in ru and "сведениям о происхождении файла" in ru and "<b>DALL·E 3</b>" in ru
-    assert "подпись верна" in ru and "модель проверки лиц" not in ru
+    assert "подпись действительна" in ru and "модель проверки лиц" not in ru
 
 
 def test_credentials_whose_signature_fails_are_said_to_be_possibly_altered() -> None:
     en = W.verdict_text(ai_file(valid=False), EN)
     assert "signature does not check out" in en and "altered" in en
-    assert "подпись не сходится" in W.verdict_text(ai_file(valid=False), RU)
+    assert "подпись недействительна" in W.verdict_text(ai_file(valid=False), RU)
     assert "couldn't verify the signature" in W.verdict_text(ai_file(valid=None), EN)
 
 

@@ -40,7 +40,7 @@ help =
     Ein Ergebnis ist eine Schätzung eines Machine-Learning-Modells, kein Beweis. Sag uns mit den Knöpfen 👍/👎, wenn ich falsch liege.
 not-media = Bitte schick mir ein Foto oder Video, leite eins weiter oder schick einen Link dazu. Diese Art von Nachricht kann ich nicht prüfen.
 check-needs-reply = Antworte mit /check auf ein Foto oder Video, dann prüfe ich es.
-queued-service-down = Die Prüfung ist gerade ausgelastet oder nicht erreichbar. Deine Anfrage steht in der Warteschlange, und ich antworte hier, sobald sie wieder läuft.
+queued-service-down = Der Prüfdienst ist gerade ausgelastet oder nicht erreichbar. Deine Anfrage steht in der Warteschlange, und ich antworte hier, sobald er wieder läuft.
 rate-limited = Du schickst gerade sehr viel auf einmal. Bitte warte eine Minute, bevor du mehr schickst.
 rate-limited-chat = In diesem Chat kommt gerade sehr viel auf einmal, deshalb mache ich kurz Pause mit dem Prüfen.
 admins-only = Das können nur die Admins der Gruppe ändern.
@@ -70,10 +70,10 @@ settings-group =
         [on] an
        *[off] aus
     }
-    Ich melde mich bei: { $threshold ->
+    Ich melde mich, wenn etwas { $threshold ->
         [fake] gefälscht
        *[uncertain] unklar oder gefälscht
-    }
+    } wirkt.
     Admins ändern das mit /autocheck on|off und /threshold uncertain|fake.
 group-greeting = Hallo! Antworte mit /check auf ein Foto oder Video, dann prüfe ich es auf manipulierte Gesichter. Admins: Mit /autocheck on prüfe ich alle Medien still.
 

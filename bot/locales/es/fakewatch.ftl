@@ -32,9 +32,9 @@ help =
 
     <b>Grupos y modo de privacidad</b>: para ver contenido que no va dirigido a mí, necesito ser administrador del grupo o tener desactivado el modo de privacidad (en @BotFather; después, vuelve a agregarme).
 
-    <b>Privacidad</b>: tus archivos se borran justo después del análisis. Solo se guardan una huella del archivo y el resultado, bajo un seudónimo, y se borran a los { $days ->
-        [one] { $days } día
-       *[other] { $days } días
+    <b>Privacidad</b>: tus archivos se borran justo después del análisis. Solo se guardan una huella del archivo y el resultado, bajo un seudónimo, y se borran { $days ->
+        [one] pasado { $days } día
+       *[other] pasados { $days } días
     }.
 
     Un resultado es una estimación de un modelo de aprendizaje automático, no una prueba. Usa los botones 👍/👎 para avisarnos cuando me equivoque.
@@ -61,9 +61,9 @@ threshold-set =
     }.
 settings-private =
     Chat privado: analizo cada foto y video que me envías.
-    Los análisis guardados se borran a los { $days ->
-        [one] { $days } día
-       *[other] { $days } días
+    Los análisis guardados se borran { $days ->
+        [one] pasado { $days } día
+       *[other] pasados { $days } días
     }.
 settings-group =
     Análisis automático: { $autocheck ->
@@ -121,7 +121,7 @@ invalid-unsupported = No es una foto ni un video que yo pueda leer.
 invalid-corrupt = Parece una foto o un video, pero está dañado y no puedo leerlo.
 invalid-too-large = Este archivo es demasiado grande para analizarlo.
 invalid-too-long = Este video es demasiado largo para analizarlo.
-invalid-timeout = Leer este archivo llevaba demasiado tiempo, así que lo dejé.
+invalid-timeout = Leer este archivo tardaba demasiado, así que lo dejé.
 invalid-other = No pude leer este archivo como foto o video.
 
 ## Results: headlines
