@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +32,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from bot._constants import DOWNLOAD_LIMIT_BYTES
+
+_LOGGER = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MediaKind = Literal["image", "video"]
@@ -144,13 +147,13 @@ def _clean(url: str) -> str | None:
         url = url[:-1]
     if not re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
         url = "http://" + url  # Telegram marks "example.com/a.jpg" as a url entity too
-    try:
+    try:  # yarl encodes the host lazily: an impossible IDNA label fails on first use
         parsed = URL(url)
-    except ValueError:
+        if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+            return None
+        return str(parsed)
+    except ValueError:  # UnicodeError included
         return None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        return None
-    return str(parsed)
 
 
 def links_in_text(text: str | None, entity_urls: Iterable[str] = ()) -> list[str]:
@@ -475,6 +478,11 @@ class LinkFetcher:
                 return await self._fetch(url)
         except TimeoutError:
             return TimedOut(url)
+        except ValueError:  # a URL yarl or IDNA cannot encode (UnicodeError is a ValueError)
+            return NotMedia(url)
+        except Exception as exc:  # whatever else a remote server provokes: a typed answer, not a crash
+            _LOGGER.warning("link fetch failed unexpectedly: %s", type(exc).__name__, exc_info=True)
+            return Unreachable(url, type(exc).__name__)
 
     async def _fetch(self, url: str) -> LinkOutcome:
         first = await self._get(url, url, accept_html=True)

@@ -435,3 +435,15 @@ def test_link_filter_matches_links_only() -> None:
         )
     )
     assert not flt.check_update(update(text="no link here"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://" + "a" * 300 + ".com/x", "http://a..b/", "http://[::1/", "http:///x", "http://exa mple.com/",
+     "http://%00/", "http://-/"],
+)  # fmt: skip
+async def test_malformed_links_get_a_typed_answer(url: str) -> None:
+    async with L.LinkFetcher(limits=LIMITS, resolver=FixedDNS({})) as fetcher:
+        outcome = await fetcher.fetch(url)
+    assert isinstance(outcome, (L.NotMedia, L.Unreachable, L.Refused)), outcome
+    assert isinstance(L.links_in_text(f"see {url} here"), list)  # finding links never raises either
