@@ -66,7 +66,7 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     | {
         "telegram_token", "telegram_base_url", "telegram_base_file_url", "telegram_local_mode",
         "operator_ids", "pseudonym_secret", "retention_days",
-        "serving_url", "request_timeout_s", "max_file_bytes",
+        "serving_url", "request_timeout_s", "max_file_bytes", "allow_private_links",
     },  # fmt: skip
     # `fakewatch console`
     "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port"},
@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     operator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     pseudonym_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     retention_days: int = 30
+    # links in messages are never fetched from private/loopback/link-local addresses; tests
+    # serve media from 127.0.0.1 and turn this on (refused in production)
+    allow_private_links: bool = False
 
     # --- operator console --------------------------------------------------------------
     operator_token: SecretStr = SecretStr(DEFAULT_SECRET)
@@ -182,6 +185,13 @@ class Settings(BaseSettings):
                 error = PydanticCustomError("production_setting", f"{ENV_PREFIX}{name.upper()} {problem}")
                 detail = InitErrorDetails(type=error, loc=(name,), input="<hidden>")
                 raise ValidationError.from_exception_data(type(self).__name__, [detail])
+        if self.allow_private_links:
+            error = PydanticCustomError(
+                "production_setting",
+                f"{ENV_PREFIX}ALLOW_PRIVATE_LINKS is for tests; production never fetches private addresses",
+            )
+            detail = InitErrorDetails(type=error, loc=("allow_private_links",), input=True)
+            raise ValidationError.from_exception_data(type(self).__name__, [detail])
 
     @property
     def database_url_or_default(self) -> str:
