@@ -358,5 +358,10 @@ def console_main(argv: list[str]) -> int:
 
     host = args.host or settings.console_host
     port = args.port or settings.console_port
+    try:
+        settings.check_secrets_for_bind(host)  # FAKEWATCH_CONSOLE_HOST was checked on load; --host here
+    except ValueError as exc:
+        print(f"fakewatch console: {exc}", file=sys.stderr)
+        return 2
     web.run_app(make_app(), host=host, port=port, print=lambda _m: print(f"operator console on http://{host}:{port}/", flush=True))
     return 0

@@ -100,6 +100,10 @@ def serve_main(argv: list[str]) -> int:
     joined = bool(address)
     host = opts.host or settings.http_host
     port = opts.port or settings.http_port
+    try:
+        settings.check_secrets_for_bind(host)  # FAKEWATCH_HTTP_HOST was checked on load; --host here
+    except ValueError as exc:
+        raise SystemExit(f"fakewatch serve: {exc}") from None
     timeout = args.request_timeout_s or settings.request_timeout_s
 
     if joined:

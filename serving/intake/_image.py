@@ -131,10 +131,13 @@ def decode_animation(image: Image.Image, limits: IntakeLimits, deadline: Deadlin
             ErrorCode.TOO_LARGE,
             f"animated {image.format} is {width}x{height}, over the video cap of {limits.max_video_pixels:,} pixels",
         )
-    count = int(getattr(image, "n_frames", 1))
-    if count > limits.max_video_frames:
+    count = int(getattr(image, "n_frames", 1))  # APNG: declared in acTL; WebP: chunk headers
+    cap = limits.animation_frame_cap(width, height)
+    if count > cap:
         raise IntakeError(
-            ErrorCode.TOO_LONG, f"animated {image.format} has {count:,} frames, too many to check"
+            ErrorCode.TOO_LARGE,
+            f"animated {image.format} has {count:,} frames of {width}x{height}; "
+            f"at most {cap:,} frames of that size are checked",
         )
     wanted = set(spread_targets(list(range(count)), n_frames))
     frames: list[Frame] = []
