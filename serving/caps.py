@@ -15,6 +15,15 @@ from collections.abc import Sequence
 from serving.faces import FaceBox, Track
 
 
+def can_hold_a_face(height: int, width: int, *, max_side: int, min_face_px: int) -> bool:
+    """Whether the detector's copy of a ``height`` x ``width`` frame (longest side scaled to
+    ``max_side``) is at least ``min_face_px`` on its short side: a smaller face is never kept, so
+    slivers (1x1, 1x10000, 40x10000) skip detection. dlib's CNN fed such a sliver failed with
+    "alias_tensor" errors and then corrupted the heap ("double free or corruption")."""
+    scale = min(1.0, max_side / max(1, height, width))
+    return min(height, width) * scale >= max(1, min_face_px)
+
+
 def largest_faces(boxes: Sequence[FaceBox], cap: int) -> tuple[list[FaceBox], int]:
     """At most ``cap`` boxes, the largest by area, in their original order; and how many went."""
     if cap < 1:

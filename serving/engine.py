@@ -36,7 +36,7 @@ from serving.contract import (
     Verdict,
 )
 from serving.annotate import Heat, Mark, render
-from serving.caps import cap_per_frame, cap_tracks, largest_faces
+from serving.caps import can_hold_a_face, cap_per_frame, cap_tracks, largest_faces
 from serving.faces import (
     FaceBox,
     FaceDetector,
@@ -358,7 +358,11 @@ class Engine:
         tracks: list[list[int]] = []
         per_frame, per_request = self.settings.max_faces_per_frame, self.settings.max_faces_per_request
         dropped = 0
-        if media.kind == MediaKind.VIDEO:
+        height, width = images[0].shape[:2]
+        if not can_hold_a_face(height, width, max_side=self.settings.detect_max_side,
+                               min_face_px=self.settings.min_face_px):
+            pass  # no face of min_face_px fits: no_face, and the detectors never see a sliver
+        elif media.kind == MediaKind.VIDEO:
             kwargs = {} if self.keyframe_every is None else {"keyframe_every": self.keyframe_every}
             detections = detect_frames(self.video_detector, images, workers=DETECT_THREADS, **kwargs)
             detections, dropped = cap_per_frame(detections, per_frame)

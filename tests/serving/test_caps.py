@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from fakewatch.settings import Settings
-from serving.caps import cap_per_frame, cap_tracks, largest_faces
+from serving.caps import can_hold_a_face, cap_per_frame, cap_tracks, largest_faces
 from serving.contract import MediaKind
 from serving.engine import Engine
 from serving.faces import FaceBox, Track
@@ -112,3 +112,20 @@ def test_a_crowd_video_keeps_whole_people_within_the_request_cap(collage, tmp_pa
     # whole people: every kept person has a face in each of the 4 sampled frames
     assert len(result.tracks) == 2 and all(t.faces == 4 for t in result.tracks)
     assert {f.track for f in result.faces} == {0, 1}
+
+
+def test_can_hold_a_face() -> None:
+    assert can_hold_a_face(480, 640, max_side=480, min_face_px=24)
+    assert can_hold_a_face(24, 24, max_side=480, min_face_px=24)
+    assert not can_hold_a_face(1, 1, max_side=480, min_face_px=24)
+    assert not can_hold_a_face(40, 10_000, max_side=480, min_face_px=24)  # 2 px in the detector's copy
+    assert can_hold_a_face(48, 960, max_side=480, min_face_px=24)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (5, 5), (1, 10_000), (10_000, 1), (40, 10_000), (3000, 20)])
+def test_slivers_are_no_face_not_a_dlib_crash(size, tmp_path) -> None:
+    """dlib's CNN fallback on these raised "alias_tensor" errors (internal) and corrupted the heap."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 150, 100)).save(buf, format="PNG")
+    result = _engine(tmp_path).check(buf.getvalue(), "sliver.png")
+    assert result.verdict == "no_face" and result.error is None, result.error
