@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import threading
@@ -16,6 +17,8 @@ from serving.intake._limits import THREAD_GRACE_S, Deadline, IntakeLimits
 from serving.intake._media import Media
 from serving.intake._sniff import IMAGE_FAMILIES, sniff
 from serving.intake._video import load_video
+
+logger = logging.getLogger(__name__)
 
 
 def load_media(
@@ -42,6 +45,9 @@ def load_media(
         except MemoryError:
             outcome["error"] = IntakeError(ErrorCode.TOO_LARGE, "decoding ran out of memory")
         except BaseException as exc:  # noqa: BLE001 - nothing but IntakeError may escape
+            # Still a typed answer for the caller, but a decoder path we did not expect: log it
+            # with its traceback so it gets a proper error (the fuzz test fails on this log).
+            logger.error("unexpected %s while decoding an upload", type(exc).__name__, exc_info=True)
             outcome["error"] = IntakeError(
                 ErrorCode.CORRUPT, f"the file cannot be decoded: {type(exc).__name__}: {exc}"
             )

@@ -88,6 +88,8 @@ def open_container(data: bytes, limits: IntakeLimits, family: str | None) -> av.
             io.BytesIO(data),
             mode="r",
             container_options={**_CONTAINER_OPTIONS, "codec_whitelist": decoder_names(limits.video_codecs)},
+            # tags are whatever bytes the uploader wrote: never let them fail the open
+            metadata_errors="replace",
             # decoders refuse frames over the cap, even inside avformat_find_stream_info
             options={"max_pixels": str(max(1, limits.max_video_pixels))},
         )
@@ -114,9 +116,6 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     names = set(container.format.name.split(","))
     if not names & VIDEO_CONTAINERS:
         raise IntakeError(ErrorCode.UNSUPPORTED, f"container {container.format.name!r} is not accepted")
-    container_name = _short_name(
-        names, container.streams.video[0].codec_context.name if container.streams.video else ""
-    )
     videos = [s for s in container.streams.video if not _is_cover_art(s)]
     if not videos:
         if container.streams.audio:
@@ -126,7 +125,13 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     for other in container.streams:
         if other is not stream:
             other.discard = av.stream.Discard.all  # do not even read their packets
+    # No codec context: libavcodec knows no decoder for the track's codec id (or it has none).
+    if stream.codec_context is None:
+        raise IntakeError(
+            ErrorCode.UNSUPPORTED, "the video track's codec is unknown to us or its header is damaged"
+        )
     codec = stream.codec_context.name
+    container_name = _short_name(names, codec)
     if codec not in limits.video_codecs:
         raise IntakeError(
             ErrorCode.UNSUPPORTED,
@@ -212,7 +217,7 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     fps = float(rate) if rate else (len(pts) / duration_s if duration_s else None)
     return VideoPlan(
         container=container_name,
-        codec=stream.codec_context.name,
+        codec=codec,
         width=width,
         height=height,
         time_base=Fraction(time_base),
