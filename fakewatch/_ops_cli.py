@@ -471,7 +471,10 @@ def console_main(argv: list[str]) -> int:
 
     async def make_app() -> web.Application:
         engine = db.create_engine(url)
-        app = create_console_app(db.session_factory(engine), token)
+        app = create_console_app(
+            db.session_factory(engine), token, trusted_proxies=settings.trusted_proxies,
+            production=settings.environment == "production",
+        )
 
         async def dispose(_app: web.Application) -> None:
             await engine.dispose()
