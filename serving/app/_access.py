@@ -26,6 +26,7 @@ from starlette.requests import Request
 
 from fakewatch._net import Network, client_address, is_loopback_host, parse_networks
 from serving.api_keys import KeyRecord, KeyStore, KeyStoreUnavailable, Limiter
+from serving.app._constants import RATE_LIMITED, UNAUTHORIZED, UNAVAILABLE
 
 Mode = Literal["keys", "public", "open"]
 BEARER = "bearer "
@@ -88,14 +89,14 @@ class Access:
         self.limiter = limiter or Limiter()
         self.public_limits = (int(public_requests_per_minute), int(public_bytes_per_hour))
         self.trusted: tuple[Network, ...] = parse_networks(trusted_proxies)
-        self.counters = {"unauthorized": 0, "rate_limited": 0}
+        self.counters = {UNAUTHORIZED: 0, RATE_LIMITED: 0}
 
     def client_address(self, request: Request) -> str:
         peer = request.client.host if request.client else None
         return client_address(peer, request.headers.getlist("x-forwarded-for"), self.trusted)
 
     def _deny(self, status: int, code: str, message: str, retry_after_s: int | None = None) -> Denied:
-        counter = {401: "unauthorized", 429: "rate_limited"}.get(status, code)
+        counter = {401: UNAUTHORIZED, 429: RATE_LIMITED}.get(status, code)
         self.counters[counter] = self.counters.get(counter, 0) + 1
         return Denied(status, code, message, retry_after_s)
 
@@ -105,23 +106,23 @@ class Access:
         if key is None:
             return None
         if not key or len(key) > MAX_KEY_CHARS:
-            return self._deny(401, "unauthorized", "the API key is malformed (Authorization: Bearer <key>)")
+            return self._deny(401, UNAUTHORIZED, "the API key is malformed (Authorization: Bearer <key>)")
         try:
             record = self.keys.lookup(key)
         except KeyStoreUnavailable:
-            return self._deny(503, "unavailable", "API keys cannot be checked right now", 5)
+            return self._deny(503, UNAVAILABLE, "API keys cannot be checked right now", 5)
         if record is None:
-            return self._deny(401, "unauthorized", "the API key is not valid (unknown or revoked)")
+            return self._deny(401, UNAUTHORIZED, "the API key is not valid (unknown or revoked)")
         return record
 
     def anonymous_allowed(self, request: Request) -> Denied | None:
         if self.mode == "keys":
-            return self._deny(401, "unauthorized", "an API key is required (Authorization: Bearer <key>)")
+            return self._deny(401, UNAUTHORIZED, "an API key is required (Authorization: Bearer <key>)")
         if self.mode == "open" and (
             request.headers.get("x-forwarded-for") is not None or request.headers.get("forwarded") is not None
         ):
             return self._deny(
-                401, "unauthorized",
+                401, UNAUTHORIZED,
                 "this server accepts requests without a key only from its own machine; "
                 "this one came through a proxy: send an API key",
             )  # fmt: skip
@@ -146,7 +147,7 @@ class Access:
         refusal = self.limiter.admit(client, *limits, declared_bytes)
         if refusal is not None:
             who = f"API key {record.name!r}" if record is not None else "this address"
-            return self._deny(429, "rate_limited", f"{who} is {refusal.message}", refusal.retry_after_s)
+            return self._deny(429, RATE_LIMITED, f"{who} is {refusal.message}", refusal.retry_after_s)
         return Admitted(client, record)
 
     def settle(self, admitted: Admitted, declared_bytes: int | None, read_bytes: int) -> None:

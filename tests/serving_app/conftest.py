@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 SMALL_CAP_BYTES = 100_000
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "serving" / "app" / "serve_config.yaml"
 
 
 def _free_port() -> int:
