@@ -8,6 +8,7 @@ claims 100000 x 100000 costs microseconds, not 30 GB.
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import time
 import warnings
@@ -56,7 +57,9 @@ def open_image(data: bytes, limits: IntakeLimits) -> Image.Image | None:
             return None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise IntakeError(ErrorCode.TOO_LARGE, f"image refused as a decompression bomb: {exc}") from None
-        except (OSError, EOFError) as exc:  # a recognised header that ends too early
+        # A recognised header that ends too early or holds nonsense (Pillow's plugins raise
+        # ValueError, e.g. "Truncated IHDR chunk", and SyntaxError / struct.error for these).
+        except (OSError, EOFError, ValueError, SyntaxError, struct.error) as exc:
             raise IntakeError(ErrorCode.CORRUPT, f"the image header is truncated or damaged: {exc}") from None
     width, height = image.size
     if width <= 0 or height <= 0:
@@ -100,7 +103,7 @@ def decode_image(image: Image.Image, deadline: Deadline) -> Media:
         pixels = to_rgb_array(upright if upright is not None else image)
     except IntakeError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise IntakeError(ErrorCode.CORRUPT, f"{image.format} image cannot be decoded: {exc}") from None
     decode_ms = (time.perf_counter() - started) * 1000
     height, width = pixels.shape[:2]
@@ -157,7 +160,7 @@ def decode_animation(image: Image.Image, limits: IntakeLimits, deadline: Deadlin
                 )
     except IntakeError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise IntakeError(ErrorCode.CORRUPT, f"animated {image.format} cannot be decoded: {exc}") from None
     duration_s = elapsed_ms / 1000 or None
     return Media(

@@ -389,6 +389,8 @@ def test_every_seed_is_accepted_as_it_is(seeds, seed_names, tracebacks) -> None:
         ("a track title that is not UTF-8", lambda s: s["mkv-tagged"].replace(b"REALCLIP", b"RE\xc8LCLIP")),
         # ... and AttributeError on a video track whose codec it could not name (codec_context None)
         ("mov cut right after the video handler", lambda s: s["mov"][: s["mov"].index(b"mhlrvide") + 8]),
+        # ... and Pillow's ValueError("Truncated IHDR chunk") on a PNG whose IHDR says 12 bytes
+        ("png IHDR one byte short", lambda s: s["png"][:8] + struct.pack(">I", 12) + s["png"][12:]),
     ],
 )
 def test_named_nasty_inputs(seeds, tracebacks, engine, description: str, build: Callable[[dict], bytes]) -> None:
