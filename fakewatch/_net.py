@@ -87,3 +87,14 @@ def forwarded_https(peer: str | None, forwarded_proto: str | None, trusted: Sequ
         return False
     # A chain of proxies may append: the first value is the client-facing one.
     return forwarded_proto.split(",")[0].strip().lower() == "https"
+
+
+def limit_key(address: str) -> str:
+    """Whom a per-address limit counts: the address, or its /64 for IPv6 (one subscriber gets a
+    whole /64 and could otherwise take a fresh address for every request)."""
+    parsed = _address(address)
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(parsed) if parsed is not None else address

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from fakewatch._net import client_address, forwarded_https, is_loopback_host, parse_networks
+from fakewatch._net import client_address, forwarded_https, is_loopback_host, limit_key, parse_networks
 from fakewatch.settings import DEFAULT_SECRET, Settings
 
 REAL = {"pseudonym_secret": "a-real-pepper-1", "operator_token": "a-real-token-1"}
@@ -91,3 +91,11 @@ def test_forwarded_https_only_from_a_trusted_proxy() -> None:
     assert forwarded_https("10.0.0.5", "https, http", TRUSTED)
     assert not forwarded_https("10.0.0.5", "http", TRUSTED)
     assert not forwarded_https("203.0.113.9", "https", TRUSTED)
+
+
+def test_limit_key_groups_ipv6_by_its_64() -> None:
+    assert limit_key("203.0.113.9") == "203.0.113.9"
+    assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:bbbb::7") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
+    assert limit_key("::ffff:203.0.113.9") == "203.0.113.9"
+    assert limit_key("unknown") == "unknown"

@@ -16,7 +16,7 @@ from db import queries
 from db._export import export_csv
 from db._models import utcnow
 from db.queries import CheckFilter, FilterError
-from fakewatch._net import Network, client_address, forwarded_https, parse_networks
+from fakewatch._net import client_address, forwarded_https, limit_key, parse_networks
 from fakewatch.console import _charts
 from fakewatch.console._auth import COOKIE_NAME, SessionStore, SignInThrottle, token_matches
 
@@ -114,15 +114,16 @@ async def login_page(request: web.Request) -> web.Response:
 async def login_submit(request: web.Request) -> web.StreamResponse:
     client = _client(request)
     throttle = request.app[THROTTLE]
-    if throttle.blocked(client):
+    guesser = limit_key(client)  # an IPv6 client counts as its /64
+    if throttle.blocked(guesser):
         return _render(request, "login.html", status=429, error="Too many wrong tokens; wait a minute.")
     form = await request.post()
     given = form.get("token")
     if not isinstance(given, str) or not token_matches(given, request.app[TOKEN]):
-        throttle.failed(client)
+        throttle.failed(guesser)
         _LOGGER.warning("console sign-in refused from %s", client)  # never the token itself
         return _render(request, "login.html", status=403, error="That token is not right.")
-    throttle.succeeded(client)
+    throttle.succeeded(guesser)
     response = web.HTTPSeeOther("/")
     response.set_cookie(
         COOKIE_NAME,

@@ -24,7 +24,7 @@ from typing import Literal
 
 from starlette.requests import Request
 
-from fakewatch._net import Network, client_address, is_loopback_host, parse_networks
+from fakewatch._net import Network, client_address, is_loopback_host, limit_key, parse_networks
 from serving.api_keys import KeyRecord, KeyStore, KeyStoreUnavailable, Limiter
 from serving.app._constants import RATE_LIMITED, UNAUTHORIZED, UNAVAILABLE
 
@@ -142,7 +142,7 @@ class Access:
                 return denied
             if self.mode == "open":
                 return Admitted(None, None)
-            client = f"addr:{self.client_address(request)}"
+            client = f"addr:{limit_key(self.client_address(request))}"
             limits = self.public_limits
         refusal = self.limiter.admit(client, *limits, declared_bytes)
         if refusal is not None:
