@@ -363,6 +363,17 @@ async def export_key_file(session: Any, path: Any) -> int:
     return len(rows)
 
 
+async def _export_or_explain(session: Any, path: Any, done: str) -> int:
+    """Rewrite the key file; if that fails, say what is true now and how to finish."""
+    try:
+        return await export_key_file(session, path)
+    except OSError as exc:
+        raise OpsError(
+            f"{done} in the database, but the key file {path} could not be written ({exc.strerror or exc}): "
+            f"serving still uses the old file until `fakewatch ops keys export --key-file {path}` succeeds"
+        ) from None
+
+
 async def _keys(args: argparse.Namespace, url: str, out: IO[str]) -> int:
     from db import api_keys as store
     from serving.api_keys import key_hash, new_key
@@ -376,14 +387,15 @@ async def _keys(args: argparse.Namespace, url: str, out: IO[str]) -> int:
                 row = await store.add_key(s, key_id=key_id, name=args.name, key_hash=key_hash(key),
                                           requests_per_minute=rpm, bytes_per_hour=bph)  # fmt: skip
                 path = _key_file(args)
-                n = await export_key_file(s, path)
+                # the key first: it cannot be shown again, even if writing the file fails below
                 if args.json:
                     _emit(out, json.dumps({"key": key, **_key_row(row), "key_file": str(path)}))
                 else:
                     _emit(out, key)
-                    print(f"created API key {key_id} ({row.name!r}: {rpm} requests/min, {bph:,} bytes/h); "
-                          f"this is the only time the key is shown. {n} active keys in {path}",
-                          file=sys.stderr)  # fmt: skip
+                n = await _export_or_explain(s, path, f"API key {key_id} was created")
+                print(f"created API key {key_id} ({row.name!r}: {rpm} requests/min, {bph:,} bytes/h); "
+                      f"this is the only time the key is shown. {n} active keys in {path}",
+                      file=sys.stderr)  # fmt: skip
             elif args.keys_command == "list":
                 rows = [_key_row(r) for r in await store.list_keys(s, include_revoked=args.all)]
                 if args.json:
@@ -394,14 +406,14 @@ async def _keys(args: argparse.Namespace, url: str, out: IO[str]) -> int:
             elif args.keys_command == "revoke":
                 row = await store.revoke_key(s, args.key)
                 path = _key_file(args)
-                n = await export_key_file(s, path)
+                n = await _export_or_explain(s, path, f"API key {row.key_id} was revoked")
                 if args.json:
                     _emit(out, json.dumps({**_key_row(row), "key_file": str(path)}))
                 else:
                     _emit(out, f"revoked API key {row.key_id} ({row.name!r}); {n} active keys in {path}")
             else:
                 path = _key_file(args)
-                n = await export_key_file(s, path)
+                n = await _export_or_explain(s, path, "nothing changed")
                 _emit(out, json.dumps({"active_keys": n, "key_file": str(path)}) if args.json
                       else f"wrote {n} active keys to {path}")  # fmt: skip
         except store.ApiKeyError as exc:

@@ -94,3 +94,16 @@ async def test_ops_keys_errors_are_one_line(db_url, tmp_path, capsys) -> None:
     assert "1 to 64 characters" in capsys.readouterr().err
     code, _ = await _ops("keys", "list", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}")
     assert code == 1 and "fakewatch db upgrade" in capsys.readouterr().err
+
+
+async def test_a_key_file_that_cannot_be_written_is_explained(db_url, tmp_path, capsys) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the key file's folder should be")
+    common = ["--database-url", db_url, "--key-file", str(blocked / "api_keys.json")]
+    code, out = await _ops("keys", "create", "bot", *common)
+    assert code == 1 and out.strip().startswith("fwk_")  # the key is still shown, once
+    err = capsys.readouterr().err
+    assert "was created in the database" in err and "fakewatch ops keys export" in err
+    code, _ = await _ops("keys", "revoke", "bot", *common)
+    err = capsys.readouterr().err
+    assert code == 1 and "was revoked in the database" in err and "still uses the old file" in err
