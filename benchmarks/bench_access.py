@@ -93,7 +93,6 @@ def _own_ray_cpu_seconds() -> dict[str, float]:
     """CPU seconds of the Ray processes of *this* benchmark's cluster (descendants of its raylet),
     by process title; other sessions' Ray clusters on a shared machine are left out."""
     import ray
-
     from bench_serving import _ray_cpu_seconds
 
     raylet = ray._private.worker._global_node.all_processes["raylet"][0].process.pid
@@ -185,11 +184,11 @@ async def _phase(url: str, good: str, photos: list[bytes], checks: int, flooder:
 def bench_http(checks: int, flood: int) -> dict[str, Any]:
     import ray
     from ray import serve
+    from serving_app.conftest import write_tiny_checkpoints
 
     from fakewatch._ops_cli import ops_main
     from serving.app import build_app
     from serving.app._cli import use_throughput_mode, use_trusted_proxies
-    from serving_app.conftest import write_tiny_checkpoints
 
     photos = [p.read_bytes() for p in sorted((SHARED / "faces" / "stylegan" / "real").glob("*.jpg"))[:16]]
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,6 @@ import json
 import pytest
 from sqlalchemy import text
 
-import db
 from db import api_keys as store
 from fakewatch._ops_cli import ops_main
 from serving.api_keys import KeyStore, key_hash, read_key_file

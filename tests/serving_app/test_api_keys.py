@@ -98,7 +98,7 @@ async def test_one_key_over_its_rate_is_refused_while_another_keeps_being_answer
     flooded, served = answers[:40], answers[40:]
     statuses = sorted(status for status, *_ in flooded)
     assert statuses == [200] * 3 + [429] * 37, statuses  # a minute's worth, then refused
-    for status, body, took, headers in flooded:
+    for status, body, _, headers in flooded:
         if status == 429:
             assert body["error"]["code"] == "rate_limited" and "'flooder'" in body["error"]["message"]
             assert 1 <= int(headers["Retry-After"]) <= 20
