@@ -193,6 +193,13 @@ def _field(data: bytes, tag_index: int, occurrence: int, skip: int, value: int, 
     return data[:at] + packed + data[at + len(packed):]
 
 
+def _nth(data: bytes, tag: bytes, n: int) -> int:
+    at = -1
+    for _ in range(n):
+        at = data.index(tag, at + 1)
+    return at
+
+
 def _splice(a: bytes, b: bytes, cut_a: float, cut_b: float) -> bytes:
     return a[: int(len(a) * cut_a)] + b[int(len(b) * cut_b):]
 
@@ -391,6 +398,8 @@ def test_every_seed_is_accepted_as_it_is(seeds, seed_names, tracebacks) -> None:
         ("mov cut right after the video handler", lambda s: s["mov"][: s["mov"].index(b"mhlrvide") + 8]),
         # ... and Pillow's ValueError("Truncated IHDR chunk") on a PNG whose IHDR says 12 bytes
         ("png IHDR one byte short", lambda s: s["png"][:8] + struct.pack(">I", 12) + s["png"][12:]),
+        # ... and Pillow's IndexError from GIF.is_animated on a GIF cut inside its second frame
+        ("gif cut after its first frame", lambda s: s["gif-animated"][: _nth(s["gif-animated"], b"\x21\xf9\x04", 2) + 1]),
     ],
 )
 def test_named_nasty_inputs(seeds, tracebacks, engine, description: str, build: Callable[[dict], bytes]) -> None:
