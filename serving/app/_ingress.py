@@ -182,6 +182,8 @@ class Front:
         # Key and per-client limits first, from the headers alone: a refused client costs a
         # dictionary lookup and never takes an in-flight slot from the others.
         declared = _declared_length(request)
+        if declared is not None:  # never charge more than we would read (over it is a 413)
+            declared = min(declared, body_cap(request, self.max_file_bytes) + 1)
         admitted = self.access.admit(request, declared)
         if isinstance(admitted, Denied):
             return denied_response(admitted)

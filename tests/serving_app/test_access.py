@@ -74,3 +74,39 @@ def test_the_serve_proxy_trusts_only_the_configured_proxies() -> None:
     assert use_trusted_proxies([], nobody) == ""  # uvicorn's default would trust 127.0.0.1
     operator = {"FORWARDED_ALLOW_IPS": "192.0.2.1"}
     assert use_trusted_proxies(["10.0.0.5"], operator) == "192.0.2.1"  # already set: kept
+
+
+# --- refused before the body is read -----------------------------------------------------------
+
+
+async def test_refusals_come_before_the_body_is_read(tmp_path) -> None:
+    """Front.check with a keys-only policy: 401 and 429 answered without a single receive()."""
+    import json
+
+    from serving.api_keys import KeyRecord, key_hash, new_key, write_key_file
+    from serving.app._access import Access
+    from serving.app._ingress import Front
+    from tests.serving_app.test_ingress_errors import _Handle
+
+    key, key_id = new_key()
+    write_key_file(tmp_path / "k.json", [KeyRecord(key_id, "one-a-minute", key_hash(key), 1, 10**9)])
+    access = Access("keys", tmp_path / "k.json", public_requests_per_minute=1, public_bytes_per_hour=1)
+    card = {"name": "m", "version": "1", "trained": False}
+    models = _Handle(card=card)
+    front = Front(_Handle(check=AssertionError("prep must not be called")), models, models,
+                  max_file_bytes=1000, request_timeout_s=5, max_in_flight=4, retry_after_s=7, access=access)
+
+    def untouchable(*headers: tuple[str, str]) -> Request:
+        async def receive() -> dict:
+            raise AssertionError("the body was read")
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/check", "query_string": b"",
+                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers], "client": ("203.0.113.5", 1)}
+        return Request(scope, receive)
+
+    no_key = await front.check(untouchable(("Content-Length", "500")), annotate=False)
+    assert no_key.status_code == 401 and json.loads(no_key.body)["error"]["code"] == "unauthorized"
+    access.limiter.admit(f"key:{key_id}", 1, 10**9, 0)  # its one request this minute
+    over = await front.check(untouchable(("Authorization", f"Bearer {key}"), ("Content-Length", "500")), annotate=False)
+    assert over.status_code == 429 and over.headers["Retry-After"] == "60"
+    assert front.in_flight == 0 and front.counters["checks"] == 0
