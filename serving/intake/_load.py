@@ -91,6 +91,8 @@ def _load(source: bytes | Path, limits: IntakeLimits, n_frames: int, deadline: D
         raise IntakeError(
             ErrorCode.UNSUPPORTED, "HEIC/HEIF photo, but HEIC support (pillow-heif) is not installed"
         )
+    elif family == "avif":  # a real format, just not one on our list (serving.constants)
+        raise IntakeError(ErrorCode.UNSUPPORTED, "AVIF images are not accepted; send JPEG, PNG, WebP or HEIC")
     elif family in IMAGE_FAMILIES:
         raise IntakeError(
             ErrorCode.CORRUPT, f"looks like {family.upper()} but cannot be decoded (truncated or damaged?)"
