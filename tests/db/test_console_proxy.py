@@ -81,3 +81,18 @@ async def test_production_always_sets_secure_cookies_and_hsts(sessions) -> None:
 def test_bad_proxy_entries_are_refused(sessions) -> None:
     with pytest.raises(ValueError, match="not an IP"):
         create_console_app(sessions, TOKEN, trusted_proxies=["proxy.internal"])
+
+
+def test_console_refuses_a_public_bind_with_the_default_token(db_url, monkeypatch, capsys) -> None:
+    from fakewatch._ops_cli import console_main
+    from fakewatch.settings import get_settings
+
+    for name in ("FAKEWATCH_PSEUDONYM_SECRET", "FAKEWATCH_OPERATOR_TOKEN", "FAKEWATCH_CONSOLE_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        assert console_main(["--host", "0.0.0.0", "--database-url", db_url]) == 2  # before serving anything
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "--host=0.0.0.0 listens beyond this machine" in err and "FAKEWATCH_OPERATOR_TOKEN" in err
