@@ -4,7 +4,7 @@ Imports nothing else of fakewatch: every function takes a URL, an engine or a se
 bot, the serving app and the operator tools can all share it.
 """
 
-from db import jobs, queries
+from db import api_keys, jobs, queries
 from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
 from db._export import csv_safe, export_csv
 from db._engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
@@ -15,10 +15,11 @@ from db._migrate import (
     head_revision,
     upgrade,
 )
-from db._models import Base, Check, ChatSettings, Feedback, ProcessedUpdate, StatsDay
+from db._models import ApiKey, Base, Check, ChatSettings, Feedback, ProcessedUpdate, StatsDay
 from db.jobs import CheckNotFound, Outcome
 
 __all__ = [
+    "ApiKey",
     "DEFAULT_THRESHOLD",
     "THRESHOLDS",
     "Base",
@@ -30,6 +31,7 @@ __all__ = [
     "Feedback",
     "MigrationError",
     "Outcome",
+    "api_keys",
     "ProcessedUpdate",
     "Source",
     "StatsDay",

@@ -221,3 +221,24 @@ class StatsDay(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     counts: Mapped[dict[str, Any]] = mapped_column(PortableJSON)
     computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A key of the HTTP API: only its SHA-256 is kept (the key is shown once, at creation).
+
+    ``fakewatch ops keys`` edits these rows and writes the active ones to the key file that the
+    serving ingress reads (serving holds no database credentials).
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)  # the public part of the key
+    name: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    requests_per_minute: Mapped[int] = mapped_column(Integer)
+    bytes_per_hour: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index(None, "name"),)

@@ -18,6 +18,8 @@ from typing import IO, Any, AsyncIterator
 from sqlalchemy.exc import SQLAlchemyError
 
 from fakewatch._db_cli import _first_line, database_url
+from serving.api_keys import DEFAULT_BYTES_PER_HOUR as _DEFAULT_BPH  # stdlib-only module
+from serving.api_keys import DEFAULT_REQUESTS_PER_MINUTE as _DEFAULT_RPM
 
 # Long values (pseudonyms, versions) are cut in tables; --json and exports keep them whole.
 _CELL_MAX = 24
@@ -153,7 +155,33 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("purge", help="delete checks, feedback and processed updates older than DAYS")
     p.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     _add_common(p)
+
+    p = sub.add_parser("keys", help="API keys of the HTTP API: create, list, revoke, export")
+    keys = p.add_subparsers(dest="keys_command", required=True)
+    k = keys.add_parser("create", help="make a key (printed once) with its own limits")
+    k.add_argument("name", help="who holds it, e.g. bot or partner-newsroom")
+    k.add_argument("--requests-per-minute", type=int, default=None, metavar="N",
+                   help=f"default {_DEFAULT_RPM}")
+    k.add_argument("--bytes-per-hour", default=None, metavar="SIZE",
+                   help=f"upload budget, e.g. 500M or 2G (default {_DEFAULT_BPH // 2**30}G)")
+    _add_key_file(k)
+    _add_common(k)
+    k = keys.add_parser("list", help="active keys (--all: revoked ones too); never the keys themselves")
+    k.add_argument("--all", action="store_true", help="include revoked keys")
+    _add_common(k)
+    k = keys.add_parser("revoke", help="revoke a key by its id (or its name, if unique)")
+    k.add_argument("key", metavar="ID_OR_NAME")
+    _add_key_file(k)
+    _add_common(k)
+    k = keys.add_parser("export", help="rewrite the key file serving reads from the database")
+    _add_key_file(k)
+    _add_common(k)
     return parser
+
+
+def _add_key_file(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key-file", help="the hashes-only file serving reads (default: FAKEWATCH_API_KEYS_FILE "
+                   "or api_keys.json in the data dir)")
 
 
 def _filter_from(args: argparse.Namespace) -> Any:
@@ -287,8 +315,115 @@ async def _purge(args: argparse.Namespace, url: str, out: IO[str]) -> int:
     return 0
 
 
+# --- API keys -------------------------------------------------------------------------------
+
+_SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``"500M"`` -> 524288000; plain numbers are bytes."""
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = raw[-1:] if raw[-1:] in _SIZE_UNITS and raw[-1:] else ""
+    try:
+        value = float(raw[: len(raw) - len(unit)] if unit else raw)
+    except ValueError:
+        raise OpsError(f"not a size: {text!r} (use e.g. 1048576, 500M or 2G)") from None
+    if value <= 0:
+        raise OpsError(f"a size must be positive, got {text!r}")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def _key_file(args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
+    if getattr(args, "key_file", None):
+        return Path(args.key_file)
+    from fakewatch.settings import get_settings
+
+    return get_settings().api_keys_path
+
+
+def _key_row(row: Any) -> dict[str, Any]:
+    return {
+        "key_id": row.key_id, "name": row.name, "requests_per_minute": row.requests_per_minute,
+        "bytes_per_hour": row.bytes_per_hour, "created_at": row.created_at.isoformat(),
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+    }  # fmt: skip
+
+
+async def export_key_file(session: Any, path: Any) -> int:
+    """Write the active keys (hashes and limits only) to ``path``; returns how many."""
+    from db import api_keys as store
+    from serving.api_keys import KeyRecord, write_key_file
+
+    rows = await store.active_keys(session)
+    write_key_file(path, [
+        KeyRecord(r.key_id, r.name, r.key_hash, r.requests_per_minute, r.bytes_per_hour) for r in rows
+    ])  # fmt: skip
+    return len(rows)
+
+
+async def _export_or_explain(session: Any, path: Any, done: str) -> int:
+    """Rewrite the key file; if that fails, say what is true now and how to finish."""
+    try:
+        return await export_key_file(session, path)
+    except OSError as exc:
+        raise OpsError(
+            f"{done} in the database, but the key file {path} could not be written ({exc.strerror or exc}): "
+            f"serving still uses the old file until `fakewatch ops keys export --key-file {path}` succeeds"
+        ) from None
+
+
+async def _keys(args: argparse.Namespace, url: str, out: IO[str]) -> int:
+    from db import api_keys as store
+    from serving.api_keys import key_hash, new_key
+
+    async with open_session(url) as s:
+        try:
+            if args.keys_command == "create":
+                rpm = args.requests_per_minute if args.requests_per_minute is not None else _DEFAULT_RPM
+                bph = parse_size(args.bytes_per_hour) if args.bytes_per_hour is not None else _DEFAULT_BPH
+                key, key_id = new_key()
+                row = await store.add_key(s, key_id=key_id, name=args.name, key_hash=key_hash(key),
+                                          requests_per_minute=rpm, bytes_per_hour=bph)  # fmt: skip
+                path = _key_file(args)
+                # the key first: it cannot be shown again, even if writing the file fails below
+                if args.json:
+                    _emit(out, json.dumps({"key": key, **_key_row(row), "key_file": str(path)}))
+                else:
+                    _emit(out, key)
+                n = await _export_or_explain(s, path, f"API key {key_id} was created")
+                print(f"created API key {key_id} ({row.name!r}: {rpm} requests/min, {bph:,} bytes/h); "
+                      f"this is the only time the key is shown. {n} active keys in {path}",
+                      file=sys.stderr)  # fmt: skip
+            elif args.keys_command == "list":
+                rows = [_key_row(r) for r in await store.list_keys(s, include_revoked=args.all)]
+                if args.json:
+                    _emit(out, json.dumps(rows, indent=2))
+                else:
+                    columns = ["key_id", "name", "requests_per_minute", "bytes_per_hour", "created_at"]
+                    _emit(out, format_table(rows, columns + (["revoked_at"] if args.all else [])))
+            elif args.keys_command == "revoke":
+                row = await store.revoke_key(s, args.key)
+                path = _key_file(args)
+                n = await _export_or_explain(s, path, f"API key {row.key_id} was revoked")
+                if args.json:
+                    _emit(out, json.dumps({**_key_row(row), "key_file": str(path)}))
+                else:
+                    _emit(out, f"revoked API key {row.key_id} ({row.name!r}); {n} active keys in {path}")
+            else:
+                path = _key_file(args)
+                n = await _export_or_explain(s, path, "nothing changed")
+                _emit(out, json.dumps({"active_keys": n, "key_file": str(path)}) if args.json
+                      else f"wrote {n} active keys to {path}")  # fmt: skip
+        except store.ApiKeyError as exc:
+            raise OpsError(str(exc)) from None
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, str, IO[str]], Any]] = {
     "stats": _stats, "checks": _checks, "feedback": _feedback, "export": _export, "purge": _purge,
+    "keys": _keys,
 }  # fmt: skip
 
 
@@ -348,7 +483,10 @@ def console_main(argv: list[str]) -> int:
 
     async def make_app() -> web.Application:
         engine = db.create_engine(url)
-        app = create_console_app(db.session_factory(engine), token)
+        app = create_console_app(
+            db.session_factory(engine), token, trusted_proxies=settings.trusted_proxies,
+            production=settings.environment == "production",
+        )
 
         async def dispose(_app: web.Application) -> None:
             await engine.dispose()
@@ -358,5 +496,10 @@ def console_main(argv: list[str]) -> int:
 
     host = args.host or settings.console_host
     port = args.port or settings.console_port
+    try:
+        settings.check_secrets_for_bind(host, service="console")  # FAKEWATCH_CONSOLE_HOST was checked on load; --host here
+    except ValueError as exc:
+        print(f"fakewatch console: {exc}", file=sys.stderr)
+        return 2
     web.run_app(make_app(), host=host, port=port, print=lambda _m: print(f"operator console on http://{host}:{port}/", flush=True))
     return 0

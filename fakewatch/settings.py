@@ -1,8 +1,9 @@
 """One typed settings object for every part of fakewatch, read from ``FAKEWATCH_*`` env vars.
 
 Why one object: the bot, serving, training and the operator tools must agree on limits,
-paths and secrets. Secrets are ``SecretStr`` so they never print; in production the
-settings refuse the embedded development defaults (full-stack-fastapi-template style).
+paths and secrets. Secrets are ``SecretStr`` so they never print; in production, and whenever a
+service binds beyond loopback, the settings refuse the embedded development defaults
+(full-stack-fastapi-template style).
 ``db`` deliberately does not import this module: callers pass it a URL.
 
 Two sources are opt-in, so that a stray file never changes a run: a dotenv file only when
@@ -26,6 +27,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from typing_extensions import Annotated
 
+from fakewatch._net import is_loopback_host, parse_networks
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "changethis-development-only"
 ENV_PREFIX = "FAKEWATCH_"
@@ -37,7 +40,7 @@ ServiceName = Literal["migrate", "bot", "console", "ops", "serving", "replica"]
 
 # Settings that are secrets: deployments hand them over as files, never as plain env values.
 SECRET_SETTINGS: frozenset[str] = frozenset(
-    {"database_url", "telegram_token", "pseudonym_secret", "operator_token"}
+    {"database_url", "telegram_token", "pseudonym_secret", "operator_token", "serving_api_key"}
 )
 # In production a service that reads one of these must have a real value.
 _REQUIRED_IN_PRODUCTION = ("pseudonym_secret", "operator_token", "database_url")
@@ -52,6 +55,8 @@ _ENGINE = frozenset(
         "max_file_bytes", "max_image_pixels", "max_video_seconds", "max_video_pixels",
         "decode_timeout_s", "frames_per_video",
         "detector", "image_fallback_detector", "detect_max_side", "face_margin", "min_face_px",
+        "max_video_frames", "max_animation_frames", "video_codecs",
+        "max_faces_per_frame", "max_faces_per_request",
     }
 )  # fmt: skip
 
@@ -66,22 +71,30 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     | {
         "telegram_token", "telegram_base_url", "telegram_base_file_url", "telegram_local_mode",
         "operator_ids", "pseudonym_secret", "retention_days",
-        "serving_url", "request_timeout_s", "max_file_bytes", "allow_private_links",
+        "serving_url", "serving_api_key", "request_timeout_s", "max_file_bytes", "allow_private_links",
     },  # fmt: skip
     # `fakewatch console`
-    "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port"},
+    "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port", "trusted_proxies"},
     # `fakewatch ops`
-    "ops": frozenset({"environment"}) | _DATABASE,
+    "ops": frozenset({"environment"}) | _DATABASE | {"api_keys_file"},
     # `fakewatch serve`: deploys the Serve app (locally or to a cluster by address)
     "serving": _GENERAL
     | _ENGINE
     | {
         "http_host", "http_port", "ray_address", "num_gpus_per_model",
         "image_batch_size", "video_batch_size", "batch_wait_s", "request_timeout_s",
+        "api_access", "api_keys_file", "data_dir", "public_requests_per_minute", "public_bytes_per_hour",
+        "trusted_proxies",
     },  # fmt: skip
     # a Serve replica (on any Ray node): `serving` resolves these once and hands them over
     "replica": _ENGINE,
 }
+
+# Secrets whose development default is refused beyond loopback (see check_secrets_for_bind).
+DEFAULT_SECRET_FIELDS = ("pseudonym_secret", "operator_token")
+# Settings that make a service listen; with one beyond loopback, default secrets are refused.
+BIND_SETTINGS = ("http_host", "console_host")
+API_KEYS_FILE = "api_keys.json"
 
 
 class Settings(BaseSettings):
@@ -115,6 +128,16 @@ class Settings(BaseSettings):
     max_video_pixels: int = 3840 * 2160
     decode_timeout_s: float = 30.0
     frames_per_video: int = 32
+    # Frames a video may have (declared in its header or counted by the packet scan): 600 s at
+    # 60 fps. GIF / animated WebP / APNG decode frame after frame (no seeking), so they get a
+    # lower cap of their own: a 30 kB GIF can declare 100 000 frames.
+    max_video_frames: int = 36_000
+    max_animation_frames: int = 3_000
+    # libavcodec decoders a chat video needs; any other codec is refused as `unsupported`
+    # before a decoder is opened (codec names as ffprobe prints them).
+    video_codecs: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "gif"]
+    )
 
     # --- faces ---------------------------------------------------------------------------
     detector: Literal["hog", "cnn"] = "hog"
@@ -123,6 +146,10 @@ class Settings(BaseSettings):
     detect_max_side: int = 480
     face_margin: float = 0.25
     min_face_px: int = 24
+    # Faces scored per frame and per request; beyond them the smallest faces (per frame) and
+    # the people with the smallest faces (per video) are dropped, like faces under min_face_px.
+    max_faces_per_frame: int = 8
+    max_faces_per_request: int = 64
 
     # --- serving -------------------------------------------------------------------------
     http_host: str = "127.0.0.1"
@@ -134,6 +161,22 @@ class Settings(BaseSettings):
     video_batch_size: int = 4
     batch_wait_s: float = 0.02
     request_timeout_s: float = 120.0
+
+    # --- HTTP API access (serving/app/README.md "API keys") ---------------------------------
+    # "keys": every check needs an API key; "public": a request without a key is served under
+    # the per-client-address limits below; "auto": public without limits when serving binds to
+    # loopback only (make run), keys otherwise.
+    api_access: Literal["auto", "keys", "public"] = "auto"
+    # SHA-256 hashes of the API keys, written by `fakewatch ops keys` (None: data_dir/api_keys.json)
+    api_keys_file: Path | None = None
+    # The key this process sends to the serving API (the bot's own key).
+    serving_api_key: SecretStr | None = None
+    # Limits of one client address without a key, when api_access is "public".
+    public_requests_per_minute: int = 10
+    public_bytes_per_hour: int = 500 * 1024 * 1024
+    # Proxies (IPs or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are believed, by
+    # the serving API and the console; nobody else's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- database ------------------------------------------------------------------------
     database_url: str = ""  # empty: sqlite in data_dir (see database_url_or_default)
@@ -155,6 +198,20 @@ class Settings(BaseSettings):
     console_host: str = "127.0.0.1"
     console_port: int = 8001
 
+    @field_validator("video_codecs", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        """Accept ``"h264,vp9"`` from the environment as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
+
     @field_validator("operator_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -167,31 +224,65 @@ class Settings(BaseSettings):
 
     def _refuse_default_secrets(self, service: ServiceName | None) -> None:
         """Production must not run on the secrets that are written in this file (nor without a
-        database): checked for the secrets ``service`` reads, all of them when it is None."""
-        if self.environment != "production":
-            return
+        database), and no service may bind beyond loopback with them in any environment:
+        checked for the secrets ``service`` reads, all of them when it is None."""
         used = SERVICE_SETTINGS[service] if service else frozenset(type(self).model_fields)
-        for name in _REQUIRED_IN_PRODUCTION:
-            if name not in used:
-                continue
-            value = getattr(self, name)
-            if name == "database_url":
-                problem = "must be set in production" if not value else ""
-            elif value.get_secret_value() == DEFAULT_SECRET:
-                problem = "still has its development default; set a real secret for production"
-            else:
-                problem = ""
-            if problem:
-                error = PydanticCustomError("production_setting", f"{ENV_PREFIX}{name.upper()} {problem}")
-                detail = InitErrorDetails(type=error, loc=(name,), input="<hidden>")
-                raise ValidationError.from_exception_data(type(self).__name__, [detail])
-        if self.allow_private_links:
-            error = PydanticCustomError(
-                "production_setting",
-                f"{ENV_PREFIX}ALLOW_PRIVATE_LINKS is for tests; production never fetches private addresses",
-            )
-            detail = InitErrorDetails(type=error, loc=("allow_private_links",), input=True)
-            raise ValidationError.from_exception_data(type(self).__name__, [detail])
+        problems: list[tuple[str, str]] = []
+        if self.environment == "production":
+            for name in _REQUIRED_IN_PRODUCTION:
+                if name not in used:
+                    continue
+                value = getattr(self, name)
+                if name == "database_url":
+                    if not value:
+                        problems.append((name, f"{ENV_PREFIX}DATABASE_URL must be set in production"))
+                elif value.get_secret_value() == DEFAULT_SECRET:
+                    problems.append((name, f"{ENV_PREFIX}{name.upper()} still has its development default; "
+                                           "set a real secret for production"))
+            if self.allow_private_links:
+                problems.append(("allow_private_links", f"{ENV_PREFIX}ALLOW_PRIVATE_LINKS is for tests; "
+                                                        "production never fetches private addresses"))
+        for host_setting in BIND_SETTINGS:
+            if host_setting in used and not problems:
+                try:
+                    self.check_secrets_for_bind(
+                        getattr(self, host_setting), setting=f"{ENV_PREFIX}{host_setting.upper()}", service=service
+                    )
+                except ValueError as exc:
+                    problems.append((host_setting, str(exc)))
+        if problems:
+            details = [
+                InitErrorDetails(type=PydanticCustomError("unsafe_setting", message), loc=(name,), input="<hidden>")
+                for name, message in problems
+            ]
+            raise ValidationError.from_exception_data(type(self).__name__, details)
+
+    def check_secrets_for_bind(
+        self, host: str | None, *, setting: str = "--host", service: ServiceName | None = None
+    ) -> None:
+        """The one rule for default secrets: refused in production (``host=None``) and whenever
+        a service binds to ``host`` that is not loopback-only; only the secrets ``service`` holds
+        count (all when None). CLIs call it for ``--host``."""
+        if host is not None and is_loopback_host(host):
+            return
+        used = SERVICE_SETTINGS[service] if service else frozenset(DEFAULT_SECRET_FIELDS)
+        defaults = [
+            n for n in DEFAULT_SECRET_FIELDS if n in used and getattr(self, n).get_secret_value() == DEFAULT_SECRET
+        ]
+        if not defaults:
+            return
+        names = ", ".join(f"FAKEWATCH_{n.upper()}" for n in defaults)
+        if host is None:
+            raise ValueError(f"{names} still has its development default; set a real secret for production")
+        raise ValueError(
+            f"{setting}={host} listens beyond this machine, but {names} still has its public "
+            "development default; set a real secret (or bind to 127.0.0.1)"
+        )
+
+    @property
+    def api_keys_path(self) -> Path:
+        """Where the API key hashes live (``api_keys_file`` or ``data_dir/api_keys.json``)."""
+        return self.api_keys_file if self.api_keys_file is not None else self.data_dir / API_KEYS_FILE
 
     @property
     def database_url_or_default(self) -> str:

@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from serving.contract import CheckResult, ErrorCode, ModelsAnswer
 
@@ -169,6 +169,7 @@ class ServingClient:
         breaker_threshold: consecutive failed attempts that open the circuit.
         breaker_reset_s: how long the circuit stays open before one trial call.
         backoff_base_s / backoff_max_s: exponential backoff with full jitter between attempts.
+        api_key: this client's API key (settings.serving_api_key), sent as ``Authorization: Bearer``.
     """
 
     def __init__(
@@ -184,6 +185,7 @@ class ServingClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         session: aiohttp.ClientSession | None = None,
+        api_key: str | SecretStr | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
@@ -198,6 +200,8 @@ class ServingClient:
         self._rng = rng or random.Random()
         self._session = session
         self._owns_session = session is None
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> "ServingClient":
@@ -309,6 +313,7 @@ class ServingClient:
                 method,
                 url,
                 params=params,
+                headers=self._headers,
                 data=body() if body is not None else None,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
             ) as resp:
@@ -340,7 +345,7 @@ class ServingClient:
                 # (plain text) carries a Retry-After. Neither trips the breaker.
                 counts_as_failure=not (
                     status in {429, 503}
-                    and (code == "overloaded" or (code is None and retry_after is not None))
+                    and (code in {"overloaded", "rate_limited"} or (code is None and retry_after is not None))
                 ),
             )
         if status >= 500 or status == 404:

@@ -37,6 +37,7 @@ from serving.contract import (
     Verdict,
 )
 from serving.annotate import Heat, Mark, render
+from serving.caps import can_hold_a_face, cap_per_frame, cap_tracks, largest_faces
 from serving.faces import (
     FaceBox,
     FaceDetector,
@@ -360,16 +361,29 @@ class Engine:
         images = [frame.image for frame in media.frames]
         faces: list[PreparedFace] = []
         tracks: list[list[int]] = []
-        if media.kind == MediaKind.VIDEO:
+        per_frame, per_request = self.settings.max_faces_per_frame, self.settings.max_faces_per_request
+        dropped = 0
+        height, width = images[0].shape[:2]
+        if not can_hold_a_face(height, width, max_side=self.settings.detect_max_side,
+                               min_face_px=self.settings.min_face_px):
+            pass  # no face of min_face_px fits: no_face, and the detectors never see a sliver
+        elif media.kind == MediaKind.VIDEO:
             kwargs = {} if self.keyframe_every is None else {"keyframe_every": self.keyframe_every}
             detections = detect_frames(self.video_detector, images, workers=DETECT_THREADS, **kwargs)
-            for track in link_tracks(detections):
+            detections, dropped = cap_per_frame(detections, per_frame)
+            kept_tracks, dropped_in_tracks = cap_tracks(link_tracks(detections), per_request)
+            dropped += dropped_in_tracks
+            for track in kept_tracks:
                 tracks.append([])
                 for frame_index, box in zip(track.frames, track.boxes):
                     tracks[-1].append(len(faces))
                     faces.append(PreparedFace(box, media.frames[frame_index].index, track.id))
         else:
-            faces = [PreparedFace(box, None, None) for box in self.detector.detect(images[0])]
+            boxes, dropped = largest_faces(self.detector.detect(images[0]), min(per_frame, per_request))
+            faces = [PreparedFace(box, None, None) for box in boxes]
+        if dropped:
+            log.info("%s: %d smaller faces left out (caps: %d per frame, %d per request)",
+                     path, dropped, per_frame, per_request)
         timings["detect"] = _ms(t)
 
         t = time.perf_counter()

@@ -16,6 +16,7 @@ from db import queries
 from db._export import export_csv
 from db._models import utcnow
 from db.queries import CheckFilter, FilterError
+from fakewatch._net import client_address, forwarded_https, limit_key, parse_networks
 from fakewatch.console import _charts
 from fakewatch.console._auth import COOKIE_NAME, SessionStore, SignInThrottle, token_matches
 
@@ -31,6 +32,8 @@ TOKEN = web.AppKey("operator_token", str)
 LOGINS = web.AppKey("logins", SessionStore)
 THROTTLE = web.AppKey("throttle", SignInThrottle)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple)
+PRODUCTION = web.AppKey("production", bool)
 
 # Pages that can be reached without signing in.
 PUBLIC_PATHS = ("/login", "/static/")
@@ -45,6 +48,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# Production only: the console is then reached over HTTPS (a TLS proxy in front); browsers keep
+# to HTTPS for a year after seeing this (and ignore it on plain-HTTP answers).
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
 def _render(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
@@ -59,7 +65,17 @@ def _signed_in(request: web.Request) -> bool:
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The real client: the peer, or what a trusted proxy says in X-Forwarded-For (only then)."""
+    return client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", []), request.app[TRUSTED_PROXIES]
+    )
+
+
+def _https(request: web.Request) -> bool:
+    """The browser's connection is HTTPS: ours, or a trusted proxy's X-Forwarded-Proto says so."""
+    return request.secure or forwarded_https(
+        request.remote, request.headers.get("X-Forwarded-Proto"), request.app[TRUSTED_PROXIES]
+    )
 
 
 @web.middleware
@@ -75,9 +91,15 @@ async def security_middleware(request: web.Request, handler: Any) -> web.StreamR
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
+    _secure_headers(request, response)
+    return response
+
+
+def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    return response
+    if request.app[PRODUCTION]:
+        response.headers.setdefault(*HSTS)
 
 
 # --- sign-in ---------------------------------------------------------------------------------
@@ -92,15 +114,16 @@ async def login_page(request: web.Request) -> web.Response:
 async def login_submit(request: web.Request) -> web.StreamResponse:
     client = _client(request)
     throttle = request.app[THROTTLE]
-    if throttle.blocked(client):
+    guesser = limit_key(client)  # an IPv6 client counts as its /64
+    if throttle.blocked(guesser):
         return _render(request, "login.html", status=429, error="Too many wrong tokens; wait a minute.")
     form = await request.post()
     given = form.get("token")
     if not isinstance(given, str) or not token_matches(given, request.app[TOKEN]):
-        throttle.failed(client)
+        throttle.failed(guesser)
         _LOGGER.warning("console sign-in refused from %s", client)  # never the token itself
         return _render(request, "login.html", status=403, error="That token is not right.")
-    throttle.succeeded(client)
+    throttle.succeeded(guesser)
     response = web.HTTPSeeOther("/")
     response.set_cookie(
         COOKIE_NAME,
@@ -109,7 +132,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        # always in production; elsewhere when the browser's side is HTTPS (direct or proxied)
+        secure=request.app[PRODUCTION] or _https(request),
     )
     _LOGGER.info("console sign-in from %s", client)
     return response
@@ -204,8 +228,7 @@ async def export_page(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": f'attachment; filename="fakewatch-checks-{utcnow():%Y%m%d-%H%M%S}.csv"',
         }
     )
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    _secure_headers(request, response)
     await response.prepare(request)
     async with request.app[SESSIONS]() as s:
         await export_csv(s, flt, response.write)
@@ -228,12 +251,25 @@ def _templates() -> jinja2.Environment:
     return env
 
 
-def create_console_app(session_factory: async_sessionmaker[AsyncSession], operator_token: Any) -> web.Application:
-    """The operator console as an aiohttp app (mount it or run it with ``web.run_app``)."""
+def create_console_app(
+    session_factory: async_sessionmaker[AsyncSession],
+    operator_token: Any,
+    *,
+    trusted_proxies: list[str] | tuple[str, ...] = (),
+    production: bool = False,
+) -> web.Application:
+    """The operator console as an aiohttp app (mount it or run it with ``web.run_app``).
+
+    ``trusted_proxies``: addresses or networks of the TLS proxy in front (settings.trusted_proxies),
+    whose X-Forwarded-For names the client (sign-in throttle, logs) and whose X-Forwarded-Proto
+    marks HTTPS; ``production``: Secure cookie always, and HSTS.
+    """
     token = operator_token.get_secret_value() if hasattr(operator_token, "get_secret_value") else operator_token
     if not isinstance(token, str) or len(token) < 8:
         raise ValueError("the operator token must be a string of at least 8 characters")
     app = web.Application(middlewares=[security_middleware], client_max_size=64 * 1024)
+    app[TRUSTED_PROXIES] = parse_networks(trusted_proxies)
+    app[PRODUCTION] = bool(production)
     app[SESSIONS] = session_factory
     app[TOKEN] = token
     app[LOGINS] = SessionStore()

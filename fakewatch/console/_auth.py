@@ -65,7 +65,11 @@ class SessionStore:
 
 
 class SignInThrottle:
-    """At most ``MAX_FAILURES`` wrong tokens per client per window: guessing stays hopeless."""
+    """At most ``MAX_FAILURES`` wrong tokens per client per window: guessing stays hopeless.
+
+    Keyed on the real client address (behind a trusted proxy, from X-Forwarded-For), so one
+    client's guesses never lock out the other operators behind the same proxy.
+    """
 
     def __init__(self, max_failures: int = MAX_FAILURES, window_s: float = FAILURE_WINDOW_S) -> None:
         self.max_failures = max_failures

@@ -52,6 +52,11 @@ class AppArgs(BaseModel):
     share_models_from: str | None = None
     # Import path of the engine class every replica builds (the stage methods of DEVELOPERS.md).
     engine: str = "serving.engine:Engine"
+    # The address the Serve HTTP proxy listens on (`fakewatch serve` fills it in; None: the
+    # settings' http_host). With settings.api_access "auto" it decides whether API keys are
+    # required: not on a loopback-only bind, yes on any other. Keep it equal to
+    # http_options.host when deploying from a Serve config.
+    bind_host: str | None = None
 
     # Defaults fit a 2-CPU laptop (Ray's CPUs are logical: 0.1 + 3 × 0.5 = 1.6); raise them on
     # bigger machines, or a replica that asks for more than the cluster has stays pending.

@@ -13,6 +13,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.config import AutoscalingConfig, BackpressureConfig
 
+from serving.app._access import resolve_mode
 from serving.app._args import AppArgs, DeploymentArgs, ModelArgs
 from serving.app._constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
 from serving.app._deployments import ENGINE_KEY, ImageModel, MediaPrep, VideoModel
@@ -26,6 +27,21 @@ def resolve_settings(args: AppArgs) -> dict[str, Any]:
 
     settings = Settings("serving", **args.settings)
     return {**settings.model_dump(mode="json", include=set(SERVICE_SETTINGS["serving"])), ENGINE_KEY: args.engine}
+
+
+def access_args(args: AppArgs) -> dict[str, Any]:
+    """The ingress's access policy as plain values (``serving.app._access.Access`` arguments)."""
+    from fakewatch.settings import Settings
+
+    settings = Settings("serving", **args.settings)
+    mode = resolve_mode(settings.api_access, args.bind_host or settings.http_host)
+    return {
+        "mode": mode,
+        "keys_file": str(settings.api_keys_path),
+        "public_requests_per_minute": settings.public_requests_per_minute,
+        "public_bytes_per_hour": settings.public_bytes_per_hour,
+        "trusted_proxies": list(settings.trusted_proxies),
+    }
 
 
 def _options(d: DeploymentArgs, *, default_gpus: float, default_ongoing: int) -> dict[str, Any]:
@@ -102,6 +118,7 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
         prep,
         image,
         video,
+        access=access_args(args),
         max_file_bytes=int(settings["max_file_bytes"]),
         request_timeout_s=timeout,
         max_in_flight=args.max_in_flight,

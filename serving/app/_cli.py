@@ -50,6 +50,16 @@ def use_throughput_mode(environ: MutableMapping[str, str] | None = None) -> dict
     return {key: environ[key] for key in RAY_SERVE_ENV}
 
 
+def use_trusted_proxies(trusted: list[str], environ: MutableMapping[str, str] | None = None) -> str:
+    """Tell the Serve HTTP proxy (uvicorn) whose ``X-Forwarded-For`` / ``-Proto`` to believe:
+    exactly ``settings.trusted_proxies`` ("" = nobody). Uvicorn's own default believes any local
+    process (127.0.0.1), which would let one pose as any client address. Like
+    ``use_throughput_mode``: before ``ray.init``, and a value already set wins."""
+    environ = os.environ if environ is None else environ
+    environ.setdefault("FORWARDED_ALLOW_IPS", ",".join(trusted))
+    return environ["FORWARDED_ALLOW_IPS"]
+
+
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -93,19 +103,25 @@ def serve_main(argv: list[str]) -> int:
     from ray import serve
 
     from serving.app._args import AppArgs
-    from serving.app._builder import build_app
+    from serving.app._builder import access_args, build_app
 
-    args = AppArgs.model_validate(app_args)  # fail on a typo before starting Ray
-    address = opts.address or settings.ray_address
-    joined = bool(address)
     host = opts.host or settings.http_host
     port = opts.port or settings.http_port
+    # the real bind decides whether API keys are required (settings.api_access "auto")
+    args = AppArgs.model_validate({**app_args, "bind_host": host})  # fail on a typo before Ray
+    address = opts.address or settings.ray_address
+    joined = bool(address)
+    try:
+        settings.check_secrets_for_bind(host, service="serving")  # FAKEWATCH_HTTP_HOST was checked on load; --host here
+    except ValueError as exc:
+        raise SystemExit(f"fakewatch serve: {exc}") from None
     timeout = args.request_timeout_s or settings.request_timeout_s
 
     if joined:
         ray.init(address=address)
     else:
         use_throughput_mode()
+        use_trusted_proxies(settings.trusted_proxies)
         ray.init(num_cpus=opts.num_cpus, include_dashboard=False)
     stop = threading.Event()
 
@@ -123,7 +139,9 @@ def serve_main(argv: list[str]) -> int:
             }
         )
         serve.run(build_app(args), name=APP_NAME, route_prefix="/")
-        print(f"fakewatch serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+        access = access_args(args)
+        print(f"fakewatch serving on http://{host}:{port}/ (API access: {access['mode']}, "
+              f"key file {access['keys_file']}; Ctrl-C to stop)", flush=True)
         while not stop.wait(0.5):
             pass
         print("fakewatch serve: stopping", flush=True)

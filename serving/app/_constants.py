@@ -37,6 +37,8 @@ REQUEST_TIMEOUT = "request_timeout"
 BAD_REQUEST = "bad_request"
 INTERNAL = "internal"
 UNAVAILABLE = "unavailable"
+UNAUTHORIZED = "unauthorized"  # 401: no API key where one is required, or a bad one
+RATE_LIMITED = "rate_limited"  # 429: this key (or address) is over its rate or byte budget
 
 # Ray Serve's documented throughput mode (Ray >= 2.56): user code on the replica's own event loop,
 # gRPC between deployments, buffered request logs. Measured on the 2-core box

@@ -14,13 +14,15 @@ import time
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader, HTTPBearer
 from ray import serve
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
 from fakewatch import __version__
+from serving.app._access import Access, Admitted, Denied
 from serving.app._constants import (
     API_TITLE,
     API_VERSION,
@@ -50,12 +52,21 @@ HEALTH_TIMEOUT_S = 10.0
 
 
 _INVALID = {"model": CheckResult, "description": "verdict `invalid`, error.code says why"}
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+_ACCESS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ApiError, "description": "`unauthorized`: no API key where one is required, "
+          "or a malformed, unknown or revoked one (`Authorization: Bearer <key>` or `X-API-Key`)"},
+    429: {"model": ApiError, "headers": _RETRY_AFTER, "description": "`rate_limited`: this key (or, "
+          "without a key, this client address) is over its requests per minute or bytes per hour"},
+}
 _CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ApiError, "description": "malformed request (e.g. multipart without `file`)"},
+    **_ACCESS_RESPONSES,
     413: {**_INVALID, "description": "too_large / too_long (size cap enforced while reading)"},
     415: {**_INVALID, "description": "unsupported / empty: not an image or video"},
     422: {**_INVALID, "description": "corrupt / timeout: looks like media, cannot be decoded"},
-    503: {"model": ApiError, "description": "overloaded (with Retry-After) or not ready"},
+    503: {"model": ApiError, "headers": _RETRY_AFTER,
+          "description": "`overloaded` or `unavailable` (not ready, or API keys cannot be checked)"},
     504: {"model": ApiError, "description": "the check did not finish within the request timeout"},
 }
 _CHECK_BODY = {
@@ -83,6 +94,28 @@ api = FastAPI(
 )
 
 
+# Declared for the OpenAPI document (security schemes); the ingress reads the headers itself.
+_bearer = HTTPBearer(auto_error=False, description="an API key from `fakewatch ops keys create`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the same key, another header")
+_KEY_PARAMS = [Depends(_bearer), Depends(_api_key_header)]
+
+
+def _declared_length(request: Request) -> int | None:
+    try:
+        return int(request.headers["content-length"])
+    except (KeyError, ValueError):
+        return None  # chunked, or garbage that read_capped_body answers with 400
+
+
+def denied_response(denied: Denied) -> JSONResponse:
+    headers = {}
+    if denied.retry_after_s is not None:
+        headers["Retry-After"] = str(denied.retry_after_s)
+    if denied.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="fakewatch"'
+    return JSONResponse(error_body(denied.code, denied.message), status_code=denied.status, headers=headers)
+
+
 def _static(name: str) -> str:
     return resources.files("serving.app").joinpath("static", name).read_text(encoding="utf-8")
 
@@ -100,8 +133,11 @@ class Front:
         request_timeout_s: float,
         max_in_flight: int,
         retry_after_s: int,
+        access: Access | None = None,
     ) -> None:
         self.prep = prep
+        # None: no keys and no limits (what "auto" means on a loopback-only bind)
+        self.access = access or Access("open", None, public_requests_per_minute=1, public_bytes_per_hour=1)
         self.image = image
         self.video = video
         self.max_file_bytes = max_file_bytes
@@ -144,13 +180,23 @@ class Front:
 
     # -- routes -------------------------------------------------------------------------------
     async def check(self, request: Request, annotate: bool) -> Response:
+        # Key and per-client limits first, from the headers alone: a refused client costs a
+        # dictionary lookup and never takes an in-flight slot from the others.
+        declared = _declared_length(request)
+        if declared is not None:  # never charge more than we would read (over it is a 413)
+            declared = min(declared, body_cap(request, self.max_file_bytes) + 1)
+        admitted = self.access.admit(request, declared)
+        if isinstance(admitted, Denied):
+            return denied_response(admitted)
         if self.in_flight >= self.max_in_flight:
             return self._overloaded(f"{self.in_flight} checks in flight (limit {self.max_in_flight})")
         self.in_flight += 1
         self.counters["checks"] += 1
         start = time.perf_counter()
         try:
-            return await asyncio.wait_for(self._check(request, annotate, start), self.request_timeout_s)
+            return await asyncio.wait_for(
+                self._check(request, annotate, start, admitted, declared), self.request_timeout_s
+            )
         except asyncio.TimeoutError:
             self.counters["timeouts"] += 1
             return JSONResponse(
@@ -160,12 +206,16 @@ class Front:
         finally:
             self.in_flight -= 1
 
-    async def _check(self, request: Request, annotate: bool, start: float) -> Response:
+    async def _check(
+        self, request: Request, annotate: bool, start: float, admitted: Admitted, declared: int | None
+    ) -> Response:
         headers = await self._model_header()
         try:
             body = await read_capped_body(request, body_cap(request, self.max_file_bytes))
+            self.access.settle(admitted, declared, len(body))
             data, filename = await extract_upload(request, body)
         except BodyTooLarge as exc:
+            self.access.settle(admitted, declared, exc.read)
             self.counters["too_large"] += 1
             return JSONResponse(too_large_result(None, exc).to_json(), status_code=413, headers=headers)
         except BadRequest as exc:
@@ -224,10 +274,18 @@ class Front:
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    def operator_access(self, request: Request) -> Denied | None:
+        """Stats are for operators: a valid key where keys are required (not rate-limited)."""
+        record = self.access.authenticate(request)
+        if isinstance(record, Denied):
+            return record
+        return self.access.anonymous_allowed(request) if record is None else None
+
     async def stats(self) -> dict[str, Any]:
         image, video = await asyncio.gather(self.image.stats.remote(), self.video.stats.remote())
         return {
-            "ingress": {"in_flight": self.in_flight, **self.counters},
+            "ingress": {"in_flight": self.in_flight, **self.counters, **self.access.counters,
+                        "access": self.access.mode},
             "image_model": image,
             "video_model": video,
         }
@@ -250,9 +308,15 @@ class Ingress:
     """Routes only; see ``Front`` for what they do (and the limits it takes)."""
 
     def __init__(
-        self, prep: DeploymentHandle, image: DeploymentHandle, video: DeploymentHandle, **limits: Any
+        self,
+        prep: DeploymentHandle,
+        image: DeploymentHandle,
+        video: DeploymentHandle,
+        access: dict[str, Any] | None = None,
+        **limits: Any,
     ) -> None:
-        self.front = Front(prep, image, video, **limits)
+        self.front = Front(prep, image, video, access=Access(**access) if access else None, **limits)
+        logger.info("API access: %s (%d keys)", self.front.access.mode, len(self.front.access.keys))
 
     @api.post(
         "/v1/check",
@@ -260,6 +324,7 @@ class Ingress:
         responses=_CHECK_RESPONSES,
         openapi_extra=_CHECK_BODY,
         summary="Check an image or video",
+        dependencies=_KEY_PARAMS,
     )
     async def check(
         self,
@@ -277,8 +342,12 @@ class Ingress:
     async def models(self) -> dict[str, Any]:
         return await self.front.models()
 
-    @api.get("/v1/stats", summary="Batch sizes the model replicas formed, ingress counters")
-    async def stats(self) -> dict[str, Any]:
+    @api.get("/v1/stats", summary="Batch sizes the model replicas formed, ingress counters",
+             responses={401: _ACCESS_RESPONSES[401]}, dependencies=_KEY_PARAMS)
+    async def stats(self, request: Request) -> Any:
+        denied = self.front.operator_access(request)
+        if denied is not None:
+            return denied_response(denied)
         return await self.front.stats()
 
     @api.get("/", response_class=HTMLResponse, include_in_schema=False)

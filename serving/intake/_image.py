@@ -8,6 +8,7 @@ claims 100000 x 100000 costs microseconds, not 30 GB.
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import time
 import warnings
@@ -27,6 +28,9 @@ from serving.intake._sampling import spread_targets
 _OPEN_LOCK = threading.Lock()
 # Animated formats Pillow decodes frame by frame; animated GIF goes to PyAV instead (see _load).
 PILLOW_ANIMATIONS = frozenset({"WEBP", "PNG"})
+# What Pillow's plugins raise on a damaged or truncated file (besides UnidentifiedImageError):
+# e.g. ValueError "Truncated IHDR chunk", IndexError from a GIF cut inside its next frame.
+PILLOW_DECODE_ERRORS = (OSError, EOFError, ValueError, SyntaxError, struct.error, IndexError)
 
 try:  # optional HEIC/HEIF support from the registry package pillow-heif
     from pillow_heif import register_heif_opener
@@ -56,7 +60,7 @@ def open_image(data: bytes, limits: IntakeLimits) -> Image.Image | None:
             return None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise IntakeError(ErrorCode.TOO_LARGE, f"image refused as a decompression bomb: {exc}") from None
-        except (OSError, EOFError) as exc:  # a recognised header that ends too early
+        except PILLOW_DECODE_ERRORS as exc:  # a recognised header that ends early or holds nonsense
             raise IntakeError(ErrorCode.CORRUPT, f"the image header is truncated or damaged: {exc}") from None
     width, height = image.size
     if width <= 0 or height <= 0:
@@ -72,7 +76,13 @@ def open_image(data: bytes, limits: IntakeLimits) -> Image.Image | None:
 
 def is_animation(image: Image.Image) -> bool:
     """True for animated GIF/WebP/APNG. Cheap: GIF only looks for a second frame."""
-    return bool(getattr(image, "is_animated", False)) and image.format in PILLOW_ANIMATIONS | {"GIF"}
+    try:
+        animated = bool(getattr(image, "is_animated", False))  # a lazy property that reads the file
+    except PILLOW_DECODE_ERRORS as exc:
+        raise IntakeError(
+            ErrorCode.CORRUPT, f"{image.format} animation is truncated or damaged after its first frame: {exc}"
+        ) from None
+    return animated and image.format in PILLOW_ANIMATIONS | {"GIF"}
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -100,7 +110,7 @@ def decode_image(image: Image.Image, deadline: Deadline) -> Media:
         pixels = to_rgb_array(upright if upright is not None else image)
     except IntakeError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except PILLOW_DECODE_ERRORS as exc:
         raise IntakeError(ErrorCode.CORRUPT, f"{image.format} image cannot be decoded: {exc}") from None
     decode_ms = (time.perf_counter() - started) * 1000
     height, width = pixels.shape[:2]
@@ -131,10 +141,16 @@ def decode_animation(image: Image.Image, limits: IntakeLimits, deadline: Deadlin
             ErrorCode.TOO_LARGE,
             f"animated {image.format} is {width}x{height}, over the video cap of {limits.max_video_pixels:,} pixels",
         )
-    count = int(getattr(image, "n_frames", 1))
-    if count > limits.max_video_frames:
+    try:
+        count = int(getattr(image, "n_frames", 1))  # APNG: declared in acTL; WebP: chunk headers
+    except PILLOW_DECODE_ERRORS as exc:
+        raise IntakeError(ErrorCode.CORRUPT, f"animated {image.format} frame count unreadable: {exc}") from None
+    cap = limits.animation_frame_cap(width, height)
+    if count > cap:
         raise IntakeError(
-            ErrorCode.TOO_LONG, f"animated {image.format} has {count:,} frames, too many to check"
+            ErrorCode.TOO_LARGE,
+            f"animated {image.format} has {count:,} frames of {width}x{height}; "
+            f"at most {cap:,} frames of that size are checked",
         )
     wanted = set(spread_targets(list(range(count)), n_frames))
     frames: list[Frame] = []
@@ -154,7 +170,7 @@ def decode_animation(image: Image.Image, limits: IntakeLimits, deadline: Deadlin
                 )
     except IntakeError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except PILLOW_DECODE_ERRORS as exc:
         raise IntakeError(ErrorCode.CORRUPT, f"animated {image.format} cannot be decoded: {exc}") from None
     duration_s = elapsed_ms / 1000 or None
     return Media(

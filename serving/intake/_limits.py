@@ -13,6 +13,15 @@ from serving.intake._errors import IntakeError
 # A video may not have more frames than this many per second of the duration cap: it bounds the
 # packet scan of files whose timestamps lie (e.g. a GIF of 100 000 zero-delay frames).
 MAX_FRAME_RATE = 240
+# Defaults of the caps that fakewatch.settings also carries (tests and tools build IntakeLimits
+# from five numbers; these keep their meaning).
+DEFAULT_MAX_VIDEO_FRAMES = 36_000
+DEFAULT_MAX_ANIMATION_FRAMES = 3_000
+DEFAULT_VIDEO_CODECS: frozenset[str] = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "gif"})
+# Animations (GIF, animated WebP, APNG) are decoded in order, every frame composited onto the
+# whole canvas: frames x canvas pixels is the work a file asks for, whatever its byte size. A
+# 69 kB GIF of 3000 one-pixel frames on a 3840x2160 canvas asks for 25 G pixels (9.5 s here).
+ANIMATION_DECODE_PIXELS = 3_000_000_000
 # Extra seconds the caller waits for the worker thread after the in-loop deadline should have
 # fired; past it, a stuck libav call costs a thread, not the caller.
 THREAD_GRACE_S = 0.5
@@ -39,6 +48,11 @@ class IntakeLimits:
     max_video_seconds: float
     max_video_pixels: int
     decode_timeout_s: float
+    max_video_frames: int = DEFAULT_MAX_VIDEO_FRAMES
+    max_animation_frames: int = DEFAULT_MAX_ANIMATION_FRAMES
+    # codec names (as ffprobe prints them) whose decoders may run; others are `unsupported`
+    video_codecs: frozenset[str] = DEFAULT_VIDEO_CODECS
+    animation_decode_pixels: int = ANIMATION_DECODE_PIXELS
 
     @classmethod
     def from_settings(cls, settings: Any) -> IntakeLimits:
@@ -49,11 +63,21 @@ class IntakeLimits:
             max_video_seconds=float(settings.max_video_seconds),
             max_video_pixels=int(settings.max_video_pixels),
             decode_timeout_s=float(settings.decode_timeout_s),
+            max_video_frames=int(settings.max_video_frames),
+            max_animation_frames=int(settings.max_animation_frames),
+            video_codecs=frozenset(str(c).lower() for c in settings.video_codecs),
         )
 
     @property
-    def max_video_frames(self) -> int:
-        return int(self.max_video_seconds * MAX_FRAME_RATE) + 1
+    def frame_cap(self) -> int:
+        """Frames a (seekable) video may hold: the cap, and never more than the duration cap
+        at MAX_FRAME_RATE (timestamps can lie; the count of packets cannot)."""
+        return min(self.max_video_frames, int(self.max_video_seconds * MAX_FRAME_RATE) + 1)
+
+    def animation_frame_cap(self, width: int, height: int) -> int:
+        """Frames an animation of this canvas may hold: every one is decoded in order."""
+        by_work = self.animation_decode_pixels // max(1, width * height)
+        return max(1, min(self.frame_cap, self.max_animation_frames, by_work))
 
 
 class Deadline:

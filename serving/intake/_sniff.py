@@ -9,7 +9,8 @@ from __future__ import annotations
 
 # Top-level ISO-BMFF boxes a QuickTime/MP4 file may start with.
 _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+_AVIF_BRANDS = (b"avif", b"avis")
 
 
 def sniff(head: bytes) -> str | None:
@@ -31,6 +32,8 @@ def sniff(head: bytes) -> str | None:
     if head[4:8] in _ISO_BOXES:
         if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
             return "heif"
+        if head[4:8] == b"ftyp" and head[8:12] in _AVIF_BRANDS:
+            return "avif"
         return "mp4"
     return None
 

@@ -13,6 +13,7 @@ Order of work, cheapest first, so bad files fail fast:
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,22 @@ _CONTAINER_OPTIONS = {
     # we feed bytes from memory; no demuxer may open a file or URL of its own
     "protocol_whitelist": "pipe",
 }
+
+
+@functools.lru_cache(maxsize=8)
+def decoder_names(codecs: frozenset[str]) -> str:
+    """libavcodec's software decoders for these codecs ("av1" -> "av1,libdav1d"), for the
+    container's ``codec_whitelist``: the frames avformat_find_stream_info decodes while opening
+    a file then go through allowed decoders only (probe refuses other codecs before decoding)."""
+    names = set()
+    for name in av.codecs_available:
+        try:
+            decoder = av.Codec(name, "r")
+        except Exception:  # noqa: BLE001 - encoders only, or not buildable here
+            continue
+        if decoder.canonical_name in codecs and (decoder.name == decoder.canonical_name or name.startswith("lib")):
+            names.add(decoder.name)
+    return ",".join(sorted(names)) or "none"
 # Tolerated undecodable packets before a file counts as corrupt (a damaged packet or two in a
 # long clip still leaves plenty to check).
 _MAX_BAD_PACKETS = 8
@@ -70,7 +87,9 @@ def open_container(data: bytes, limits: IntakeLimits, family: str | None) -> av.
         return av.open(
             io.BytesIO(data),
             mode="r",
-            container_options=dict(_CONTAINER_OPTIONS),
+            container_options={**_CONTAINER_OPTIONS, "codec_whitelist": decoder_names(limits.video_codecs)},
+            # tags are whatever bytes the uploader wrote: never let them fail the open
+            metadata_errors="replace",
             # decoders refuse frames over the cap, even inside avformat_find_stream_info
             options={"max_pixels": str(max(1, limits.max_video_pixels))},
         )
@@ -97,9 +116,6 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     names = set(container.format.name.split(","))
     if not names & VIDEO_CONTAINERS:
         raise IntakeError(ErrorCode.UNSUPPORTED, f"container {container.format.name!r} is not accepted")
-    container_name = _short_name(
-        names, container.streams.video[0].codec_context.name if container.streams.video else ""
-    )
     videos = [s for s in container.streams.video if not _is_cover_art(s)]
     if not videos:
         if container.streams.audio:
@@ -109,6 +125,18 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     for other in container.streams:
         if other is not stream:
             other.discard = av.stream.Discard.all  # do not even read their packets
+    # No codec context: libavcodec knows no decoder for the track's codec id (or it has none).
+    if stream.codec_context is None:
+        raise IntakeError(
+            ErrorCode.UNSUPPORTED, "the video track's codec is unknown to us or its header is damaged"
+        )
+    codec = stream.codec_context.name
+    container_name = _short_name(names, codec)
+    if codec not in limits.video_codecs:
+        raise IntakeError(
+            ErrorCode.UNSUPPORTED,
+            f"video codec {codec!r} is not accepted (accepted: {', '.join(sorted(limits.video_codecs))})",
+        )
     width, height = stream.codec_context.width, stream.codec_context.height
     if width <= 0 or height <= 0:
         raise IntakeError(ErrorCode.CORRUPT, "the video stream has no frame size (damaged header)")
@@ -118,6 +146,13 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
             f"video is {width}x{height} = {width * height:,} pixels per frame, "
             f"over the cap of {limits.max_video_pixels:,}",
         )
+    # Animations decode every frame in order (no seeking): their cap also counts canvas pixels.
+    sequential = bool(names & _NO_SEEK_FORMATS)
+    frame_cap = limits.animation_frame_cap(width, height) if sequential else limits.frame_cap
+    kind = "animation" if sequential else "video"
+    declared = stream.frames or 0
+    if declared > frame_cap:
+        raise IntakeError(ErrorCode.TOO_LARGE, _too_many_frames(f"{declared:,}", kind, frame_cap))
     time_base = stream.time_base or Fraction(1, 1_000_000)
     claimed = _header_seconds(container, stream, time_base)
     if claimed is not None and claimed > limits.max_video_seconds:
@@ -146,10 +181,8 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
             last_duration = packet.duration or last_duration
             if packet.is_keyframe:
                 keyframes.append(stamp)
-            if len(pts) > limits.max_video_frames:
-                raise IntakeError(
-                    ErrorCode.TOO_LONG, f"the video has more than {limits.max_video_frames:,} frames"
-                )
+            if len(pts) > frame_cap:
+                raise IntakeError(ErrorCode.TOO_LARGE, _too_many_frames(f"more than {frame_cap:,}", kind, frame_cap))
             if stamp - first > limit_ticks:
                 raise IntakeError(
                     ErrorCode.TOO_LONG,
@@ -184,7 +217,7 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
     fps = float(rate) if rate else (len(pts) / duration_s if duration_s else None)
     return VideoPlan(
         container=container_name,
-        codec=stream.codec_context.name,
+        codec=codec,
         width=width,
         height=height,
         time_base=Fraction(time_base),
@@ -194,6 +227,10 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
         fps=fps,
         details={"frame_count": len(pts), "keyframes": len(keyframes)},
     )
+
+
+def _too_many_frames(count: str, kind: str, cap: int) -> str:
+    return f"the {kind} has {count} frames; at most {cap:,} are accepted"
 
 
 def choose_skip(frame_count: int, samples: int) -> str | None:

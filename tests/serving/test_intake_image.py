@@ -146,3 +146,11 @@ def test_decompression_bomb_warning_is_an_error_even_under_a_generous_cap():
     limits = IntakeLimits(20_000_000, 200_000_000, 60.0, 1920 * 1080, 10.0)
     error = refused(png_bomb(10_000, 10_000), ErrorCode.TOO_LARGE, limits=limits, within_s=0.5)
     assert "bomb" in error.message
+
+
+def test_avif_is_unsupported_not_corrupt():
+    """A valid AVIF is a format we do not take (yet): say so, do not call it damaged."""
+    buffer = io.BytesIO()
+    Image.fromarray(gradient(64, 48)).save(buffer, format="AVIF", quality=60)
+    error = refused(buffer.getvalue(), ErrorCode.UNSUPPORTED)
+    assert "AVIF" in error.message

@@ -6,7 +6,14 @@ Three applications share one set of model replicas:
   checkpoints and 4 frames per video so the tests stay fast;
 * ``small`` at ``/small``: a second ingress on the same models with a 100 kB cap and at most one
   check in flight (413 and 503 tests);
-* ``hasty`` at ``/hasty``: a second ingress whose request timeout is 50 ms (504 test).
+* ``hasty`` at ``/hasty``: a second ingress whose request timeout is 50 ms (504 test);
+* ``keyed`` at ``/keyed``: API keys required (``api_access: keys``), keys from ``key_file``, which
+  ``fakewatch ops keys`` writes from a real PostgreSQL database (the ``api_keys`` fixture);
+* ``public`` at ``/public``: no key needed, 3 requests per minute per client address;
+* ``proxied`` at ``/proxied``: the same behind a trusted proxy (127.0.0.1: the tests play it).
+
+The main application binds 127.0.0.1, so its access is "open" (no key needed), as under
+``make run``; it reads the same key file, so a key sent to it is checked too.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from pathlib import Path
 import pytest
 
 SMALL_CAP_BYTES = 100_000
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "serving" / "app" / "serve_config.yaml"
 
 
 def _free_port() -> int:
@@ -45,11 +53,15 @@ def write_tiny_checkpoints(root: Path) -> tuple[Path, Path]:
     return image_dir, video_dir
 
 
+PUBLIC_REQUESTS_PER_MINUTE = 3
+
+
 @dataclass
 class ServeApp:
     port: int
     image_dir: Path
     video_dir: Path
+    key_file: Path
 
     @property
     def url(self) -> str:
@@ -62,7 +74,9 @@ class ServeApp:
                 "video_model": str(self.video_dir),
                 "frames_per_video": 4,
                 "device": "cpu",
+                "api_keys_file": str(self.key_file),
             },
+            "bind_host": "127.0.0.1",  # what deploy() binds: keys optional, as under make run
             "request_timeout_s": 120,
             "max_in_flight": 64,
             "prep_threads": 2,
@@ -93,6 +107,13 @@ class ServeApp:
             name="small", route_prefix="/small",
         )
         serve.run(build_app({**shared, "request_timeout_s": 0.05}), name="hasty", route_prefix="/hasty")
+        keyed = {**shared["settings"], "api_keys_file": str(self.key_file)}
+        serve.run(build_app({**shared, "settings": {**keyed, "api_access": "keys"}}),
+                  name="keyed", route_prefix="/keyed")
+        public = {**keyed, "api_access": "public", "public_requests_per_minute": PUBLIC_REQUESTS_PER_MINUTE}
+        serve.run(build_app({**shared, "settings": public}), name="public", route_prefix="/public")
+        serve.run(build_app({**shared, "settings": {**public, "trusted_proxies": ["127.0.0.1"]}}),
+                  name="proxied", route_prefix="/proxied")
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -110,11 +131,13 @@ def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeApp]:
     import ray
     from ray import serve
 
-    from serving.app._cli import use_throughput_mode
+    from serving.app._cli import use_throughput_mode, use_trusted_proxies
 
     use_throughput_mode()  # the Serve settings `fakewatch serve` runs with
+    use_trusted_proxies([])  # ... and its proxy believes no X-Forwarded-For (none trusted)
     image_dir, video_dir = write_tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
-    app = ServeApp(port=_free_port(), image_dir=image_dir, video_dir=video_dir)
+    key_file = tmp_path_factory.mktemp("keys") / "api_keys.json"
+    app = ServeApp(port=_free_port(), image_dir=image_dir, video_dir=video_dir, key_file=key_file)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         app.deploy()
@@ -141,3 +164,69 @@ def face_image(shared_data: Path, serve_app: ServeApp) -> Path:
             if json.loads(resp.read())["faces"]:
                 return path
     pytest.fail("the engine found no face in any candidate photo from ../shared/data/faces")
+
+
+@dataclass
+class KeyStore:
+    """API keys made the way an operator makes them: ``fakewatch ops keys`` on PostgreSQL."""
+
+    database_url: str
+    key_file: Path
+
+    def ops(self, *argv: str) -> dict:
+        import io
+        import json
+
+        from fakewatch._ops_cli import ops_main
+
+        out = io.StringIO()
+        code = ops_main(["keys", *argv, "--database-url", self.database_url, "--json"], out=out)
+        assert code == 0, f"fakewatch ops keys {' '.join(argv)} failed"
+        return json.loads(out.getvalue())
+
+    def create(self, name: str, *, requests_per_minute: int = 600, bytes_per_hour: str = "1G") -> str:
+        made = self.ops("create", name, "--requests-per-minute", str(requests_per_minute),
+                        "--bytes-per-hour", bytes_per_hour, "--key-file", str(self.key_file))
+        return made["key"]
+
+    def revoke(self, ident: str) -> dict:
+        return self.ops("revoke", ident, "--key-file", str(self.key_file))
+
+    # from async tests (the CLI runs its own event loop): in a worker thread
+    async def acreate(self, name: str, **limits: object) -> str:
+        import asyncio
+
+        return await asyncio.to_thread(self.create, name, **limits)  # type: ignore[arg-type]
+
+    async def arevoke(self, ident: str) -> dict:
+        import asyncio
+
+        return await asyncio.to_thread(self.revoke, ident)
+
+
+def wait_until_key_works(url: str, key: str, *, expect: int = 200, timeout_s: float = 10.0) -> None:
+    """The ingress re-reads the key file at most once a second: wait for it to see a change."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    status = None
+    while time.monotonic() < deadline:
+        req = urllib.request.Request(url + "/v1/stats", headers={"Authorization": f"Bearer {key}"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        if status == expect:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the key did not answer {expect} within {timeout_s}s (last {status})")
+
+
+@pytest.fixture(scope="session")
+def key_store(serve_app: ServeApp) -> Iterator[KeyStore]:
+    from _postgres import migrated_pg_database
+
+    with migrated_pg_database("fakewatch_keys") as url:
+        yield KeyStore(url, serve_app.key_file)

@@ -273,3 +273,29 @@ async def test_the_page_explains_a_file_it_cannot_check(serve_app: ServeApp, pag
     await verdict.wait_for(state="visible", timeout=60_000)
     assert await verdict.get_attribute("data-verdict") == "invalid"
     assert "unsupported" in await page.locator("#summary").inner_text()
+
+
+async def test_a_key_only_page_asks_for_a_key_once(serve_app: ServeApp, key_store, face_image: Path, page) -> None:
+    """/keyed requires API keys: the page prompts, sends the key (X-API-Key), and keeps it."""
+    import asyncio
+
+    from tests.serving_app.conftest import wait_until_key_works
+
+    key = await key_store.acreate("upload-page")
+    await asyncio.to_thread(wait_until_key_works, serve_app.url + "/keyed", key)
+    prompts: list[str] = []
+
+    async def answer(dialog) -> None:
+        prompts.append(dialog.message)
+        await dialog.accept(key)
+
+    page.on("dialog", answer)
+    await page.goto(serve_app.url + "/keyed/")
+    other = sorted(face_image.parent.glob("*.jpg"))[-1]
+    for photo in (face_image, other):  # the second file reuses the key: no second prompt
+        await page.set_input_files("#file", str(photo))
+        verdict = page.locator("#verdict")
+        await verdict.wait_for(state="visible", timeout=60_000)
+        assert await verdict.get_attribute("data-verdict") in {"real", "uncertain", "fake", "no_face"}
+        await page.evaluate("() => { document.getElementById('result').hidden = true; }")
+    assert prompts == ["This checker needs an API key:"]

@@ -318,7 +318,10 @@
     box.hidden = false;
   }
 
-  async function send(file) {
+  // Where the server requires API keys: asked once, kept for this tab only.
+  let apiKey = sessionStorage.getItem("fakewatch-api-key") || "";
+
+  async function send(file, retried) {
     if (!file) return;
     box.hidden = true;
     showStatus("Checking " + file.name + "…", false);
@@ -326,7 +329,7 @@
     data.append("file", file, file.name);
     let resp;
     try {
-      resp = await fetch("v1/check?annotate=true", { method: "POST", body: data });
+      resp = await fetch("v1/check?annotate=true", { method: "POST", body: data, headers: apiKey ? { "X-API-Key": apiKey } : {} });
     } catch (err) {
       showStatus("The checker cannot be reached. Try again in a moment.", true);
       return;
@@ -336,7 +339,12 @@
     if (json && json.verdict) {
       showStatus("", false);
       render(json);
-    } else if (resp.status === 503) {
+    } else if (resp.status === 401 && !retried) {
+      apiKey = (window.prompt("This checker needs an API key:") || "").trim();
+      sessionStorage.setItem("fakewatch-api-key", apiKey);
+      if (apiKey) return send(file, true);
+      showStatus("This checker needs an API key.", true);
+    } else if (resp.status === 503 || resp.status === 429) {
       const wait = resp.headers.get("Retry-After");
       showStatus("The checker is busy" + (wait ? "; try again in " + wait + " s." : "."), true);
     } else if (resp.status === 504) {
