@@ -36,3 +36,6 @@ else
   echo "warning: not root; run: sudo chown 999:999 $dir/postgres_password && sudo chown 10001:10001 $dir/fakewatch_* $dir/ray_auth_token" >&2
 fi
 echo "console sign-in token: $dir/fakewatch_operator_token"
+if [[ ! -s "$dir/fakewatch_serving_api_key" ]]; then
+  echo "next: docker compose up -d --build migrate && docker compose run --rm ops fakewatch ops keys create bot > $dir/fakewatch_serving_api_key"
+fi

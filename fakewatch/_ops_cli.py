@@ -340,7 +340,7 @@ def _key_file(args: argparse.Namespace) -> Any:
         return Path(args.key_file)
     from fakewatch.settings import get_settings
 
-    return get_settings().api_keys_path
+    return get_settings("ops").api_keys_path
 
 
 def _key_row(row: Any) -> dict[str, Any]:

@@ -211,7 +211,11 @@ def test_make_secrets_writes_what_compose_mounts(compose: dict[str, Any], tmp_pa
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     written = {p.name for p in (tmp_path / "secrets").iterdir()}
-    assert written == {Path(s["file"]).name for s in compose["secrets"].values()}
+    # the bot's API key is made by `fakewatch ops keys create` once the database is up: the
+    # script says how, and writes every other secret compose mounts
+    by_ops = "fakewatch_serving_api_key"
+    assert written == {Path(s["file"]).name for s in compose["secrets"].values()} - {by_ops}
+    assert f"ops keys create bot > {tmp_path / 'secrets' / by_ops}" in out.stdout
     password = (tmp_path / "secrets" / "postgres_password").read_text().strip()
     url = (tmp_path / "secrets" / "fakewatch_database_url").read_text().strip()
     assert len(password) >= 32 and f":{password}@postgres:5432/" in url

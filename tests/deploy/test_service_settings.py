@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 OURS = ("bot", "db", "serving", "training", "fakewatch")
 FIELDS = set(Settings.model_fields)
 # Properties that read fields.
-DERIVED = {"database_url_or_default": {"database_url", "data_dir"}}
+DERIVED = {
+    "database_url_or_default": {"database_url", "data_dir"},
+    "api_keys_path": {"api_keys_file", "data_dir"},
+}
 # Read by Settings itself (the production check), whatever the service.
 ALWAYS = {"environment"}
 
@@ -33,7 +36,7 @@ ENTRIES: dict[str, list[str]] = {
     "migrate": ["fakewatch._db_cli:db_main", "fakewatch._db_cli:database_url"],
     "bot": ["bot._cli:bot_main", "bot._cli:_work_until_signalled", "fakewatch._db_cli:database_url"],
     "console": ["fakewatch._ops_cli:console_main", "fakewatch.console"],
-    "ops": ["fakewatch._ops_cli:ops_main", "fakewatch._db_cli:database_url"],
+    "ops": ["fakewatch._ops_cli:ops_main", "fakewatch._ops_cli:_key_file", "fakewatch._db_cli:database_url"],
     "serving": ["serving.app._cli:serve_main", "serving.app._builder", "serving.engine"],
     "replica": ["serving.app._deployments", "serving.app._workers", "serving.engine"],
 }
