@@ -115,13 +115,16 @@ def _distributions_of(module: str) -> set[str]:
     return _top_level_map().get(module, set())
 
 
+_LOCAL_MODULES = {p.stem for d in ("tests", "benchmarks") for p in (ROOT / d).rglob("*.py")} | {
+    p.name for p in (ROOT / "tests").iterdir() if p.is_dir()
+}
+
+
 def _check_declared(paths: list[Path], allowed: set[str]) -> list[str]:
     problems = []
     for module, where in sorted(_third_party_imports(paths).items()):
-        if module.startswith("_") or (ROOT / "tests" / "bot" / f"{module}.py").exists() or any(
-            (ROOT / "tests" / d / f"{module}.py").exists() for d in ("", "serving", "serving_app", "training", "db")
-        ):
-            continue  # the tests' own helper modules
+        if module.startswith("_") or module in _LOCAL_MODULES:
+            continue  # the tests' and benchmarks' own modules and packages
         dists = _distributions_of(module)
         if not dists:
             problems.append(f"{module} (imported by {sorted(where)[:2]}) is not installed")
