@@ -180,7 +180,51 @@ def detect_frames(
         list(pool.map(follow, spans))
     found = [r or [] for r in results]
     _fill_gaps(found, images, region)
+    recover_region = getattr(detector, "recover_region", None)
+    if recover_region is not None:
+        recover_lost(found, images, recover_region, getattr(detector, "recover_full", None),
+                     max_full=int(getattr(detector, "max_full", 0)), keyframe_every=keyframe_every)
     return found
+
+
+def _present(face: FaceBox, boxes: list[FaceBox]) -> bool:
+    """Whether ``face`` (from a neighbouring frame) is among ``boxes`` (the same person)."""
+    return any(face.iou(b) >= 0.3 or _center_distance(face, b) <= CENTER_LINK for b in boxes)
+
+
+def recover_lost(
+    found: list[list[FaceBox]],
+    images: Sequence[np.ndarray],
+    region: Callable[[np.ndarray, FaceBox], list[FaceBox]],
+    full: Callable[[np.ndarray], list[FaceBox]] | None = None,
+    *,
+    max_full: int = 0,
+    keyframe_every: int = KEYFRAME_EVERY,
+) -> None:
+    """Add the faces the primary detector lost, with a fallback detector; never change its boxes.
+
+    Why: HOG loses heads that turn or tilt back for a few frames (a portrait DFDC clip: half of
+    its frames). A face seen in a neighbouring sampled frame but absent from this one is searched
+    for near where it was (``region``, a few ms), forwards then backwards, so a recovered face
+    leads the search into the next frame. When the primary found nobody at all, up to
+    ``max_full`` keyframes are searched whole (``full``) first. Boxes the primary found stay as
+    they are, so the crops of faces it finds do not change.
+    """
+    n = len(found)
+    if n == 0:
+        return
+    if full is not None and max_full > 0 and not any(found):
+        for index in keyframes(n, keyframe_every)[:max_full]:
+            found[index] = list(full(images[index]))
+    for order in (range(1, n), range(n - 2, -1, -1)):
+        for index in order:
+            neighbour = index - 1 if order.step == 1 else index + 1
+            for around in found[neighbour]:
+                if _present(around, found[index]):
+                    continue
+                hits = [b for b in region(images[index], around) if not _present(b, found[index])]
+                if hits:
+                    found[index] = [*found[index], max(hits, key=around.iou)]
 
 
 def _fill_gaps(
