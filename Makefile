@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install --quiet dlib-bin face_recognition_models "click>=7"
 	$(BIN)/pip install --quiet --no-deps face_recognition==1.3.0
+	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
