@@ -318,18 +318,21 @@ class MtcnnDetector:
 
     def _boxes(self, raw: np.ndarray, scores: np.ndarray, scale: float, offset: tuple[int, int],
                shape: tuple[int, ...], hog_framing: bool) -> list[FaceBox]:
+        """MTCNN boxes of a scaled/offset copy in full-resolution pixels; re-framed before they are
+        clipped to the frame (a tight crop's MTCNN box passes its border)."""
         h, w = shape[:2]
         out: list[FaceBox] = []
         for (x1, y1, x2, y2), score in zip(raw.tolist(), scores.tolist()):
             box = FaceBox(
-                max(0, int(round(x1 / scale)) + offset[0]), max(0, int(round(y1 / scale)) + offset[1]),
-                min(w, int(round(x2 / scale)) + offset[0]), min(h, int(round(y2 / scale)) + offset[1]),
-                float(score),
+                int(round(x1 / scale)) + offset[0], int(round(y1 / scale)) + offset[1],
+                int(round(x2 / scale)) + offset[0], int(round(y2 / scale)) + offset[1], float(score),
             )
             if box.width <= 0 or box.height <= 0:
                 continue
             if hog_framing:
                 box = mtcnn_to_hog(box, shape)
+            else:
+                box = FaceBox(max(0, box.x1), max(0, box.y1), min(w, box.x2), min(h, box.y2), box.score)
             if box.width >= max(1, self.min_face_px) and box.height >= max(1, self.min_face_px):
                 out.append(box)
         return sorted(out, key=lambda b: -b.area)
@@ -344,11 +347,22 @@ class MtcnnDetector:
         if scale < 1.0:
             size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
             small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        if min(small.shape[:2]) < MIN_SEARCH_SIDE:
-            return []
-        min_face = max(MTCNN_MIN_FACE, self.min_face_px * scale)
-        raw, scores = detect_mtcnn(small, min_face=min_face, thresholds=(*MTCNN_STAGE_THRESHOLDS, self.threshold))
-        return self._boxes(raw, scores, scale, (0, 0), rgb.shape, hog_framing)
+        # The pyramid always starts at MTCNN_MIN_FACE (min_face_px filters the answers): where it
+        # starts moves every level's scale, and with it the scores of large faces.
+        min_face = MTCNN_MIN_FACE
+        thresholds = (*MTCNN_STAGE_THRESHOLDS, self.threshold)
+        # A tight crop or a thumbnail: MTCNN's score for a face that fills the image swings with
+        # the pyramid's scales; a replicated border (as for HOG) gives it a photo's context, and
+        # the bare image is searched too when that finds nothing.
+        pads = [max(1, int(round(max(small.shape[:2]) * SMALL_IMAGE_PAD))), 0] if max(h, w) <= SMALL_IMAGE_SIDE else [0]
+        for pad in pads:
+            search = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else small
+            if min(search.shape[:2]) < MIN_SEARCH_SIDE:
+                continue
+            raw, scores = detect_mtcnn(search, min_face=min_face, thresholds=thresholds)
+            if len(raw):
+                return self._boxes(raw - np.float32(pad), scores, scale, (0, 0), rgb.shape, hog_framing)
+        return []
 
     def detect_raw(self, rgb: np.ndarray) -> list[FaceBox]:
         """MTCNN's own boxes (not re-framed), in full-resolution pixels, largest first."""
