@@ -410,8 +410,8 @@ CNN_TO_HOG_SHIFT = (0.022, 0.064)
 # The same for MTCNN, whose boxes are not square (about 1.3x taller than wide): HOG's square side
 # over sqrt(width x height) of the MTCNN box, and the centre shift in units of that sqrt
 # (benchmarks/bench_faces.py, "framing").
-MTCNN_TO_HOG_SCALE = 0.937
-MTCNN_TO_HOG_SHIFT = (0.006, 0.073)
+MTCNN_TO_HOG_SCALE = 0.962
+MTCNN_TO_HOG_SHIFT = (0.005, 0.050)
 MTCNN_MIN_FACE = 20  # smallest face MTCNN searches for, in pixels of the max_side copy
 # O-Net's score needed for a face: high on a whole frame, where a false face would be scored as a
 # person; lower near a face seen one sampled frame earlier (the same person, turned or occluded).

@@ -163,7 +163,7 @@ def test_recover_lost_adds_a_second_person_the_primary_lost_but_no_duplicate():
     assert len(link_tracks(found)) == 2
 
 
-def test_recover_lost_searches_whole_keyframes_only_when_nobody_was_found_and_within_the_cap():
+def test_recover_lost_searches_whole_keyframes_when_nobody_was_found_within_the_cap():
     from serving.faces import recover_lost
 
     frames = _frames(17)
@@ -180,11 +180,28 @@ def test_recover_lost_searches_whole_keyframes_only_when_nobody_was_found_and_wi
     recover_lost(found, frames, nothing, full, max_full=2, keyframe_every=8)
     assert full_calls == [0, 8]  # keyframes 0, 8, 16: capped at two
     assert [bool(b) for b in found] == [i == 8 for i in range(17)]
-    full_calls.clear()
-    found = [[] for _ in frames]
-    found[3] = [_box(50, 50)]
-    recover_lost(found, frames, nothing, full, max_full=2)
-    assert full_calls == []  # the primary found someone: no whole-frame search
+
+
+def test_recover_lost_searches_the_longest_empty_stretch_for_a_face_of_the_same_size():
+    from serving.faces import recover_lost
+
+    frames = _frames(20)
+    full_calls: list[int] = []
+
+    def full(rgb):  # the lost face (60 px) and a much smaller false face elsewhere
+        full_calls.append(int(rgb[0, 0, 0]))
+        return [_box(100, 100, 60), _box(500, 300, 20)]
+
+    def follow(rgb, around):  # the fallback follows the face only inside frames 10..15
+        return [around] if 10 <= int(rgb[0, 0, 0]) <= 15 else []
+
+    found: list[list[FaceBox]] = [[_box(100, 100)] if i < 4 else [] for i in range(20)]
+    recover_lost(found, frames, follow, full, max_full=3)
+    # Empty 4..19: its middle (11) is searched whole, then followed to 10..15; then the longest
+    # stretch left, 4..9 (middle 6), then 16..19 (middle 17).
+    assert full_calls == [11, 6, 17]
+    assert [len(b) for b in found] == [1] * 4 + [0, 0, 1, 0, 0, 0] + [1] * 6 + [0, 1, 0, 0]
+    assert all(b.side == 60 for boxes in found for b in boxes)  # the 20-px false face was dropped
 
 
 def test_mtcnn_recovers_the_tilted_back_head_in_a_portrait_clip(shared_videos):
