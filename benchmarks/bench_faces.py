@@ -26,9 +26,10 @@ fallback alone) and, on the shared face images only, ``cnn`` alone (slow).
   the shipped models: median / p95 / max seconds of the whole check and of its decode and detect
   stages and the share where a face was
   (wrongly) found. The set (``no_face_set``): photos from installed Debian packages
-  (mate-backgrounds nature photos; opencv-doc's sample photos, upscaled), scikit-image's
-  bundled photos (upscaled), crops of the shared clips' frames away from every face (upscaled),
-  and procedurally drawn scenes. Missing sources are skipped and listed.
+  (mate-backgrounds nature photos; opencv-doc's sample photos), scikit-image's bundled photos,
+  strips of the shared clips' frames away from every face, and procedurally drawn scenes, each
+  resized to 1-2 MP (most upscaled: smoother than a camera's photo). Missing sources are
+  skipped and listed.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ SHARED = Path(os.environ.get("FAKEWATCH_SHARED_DATA", REPO_ROOT.parent / "shared
 FACE_SOURCES = ("dfdc", "mesonet", "stylegan", "lfw-faceswap")
 CONFIGS = ("hog", "hog+cnn", "hog+mtcnn", "mtcnn")
 FRAMES = 32
-NO_FACE_LONG_SIDE = (1280, 1600)  # 1-2 MP at 4:3 / 3:2
+NO_FACE_MEGAPIXELS = (1.0, 2.0)  # face-less photos are resized to a size drawn from this range
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 OPENCV_NO_FACE = (
     "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "box_in_scene.png",
@@ -79,11 +80,12 @@ def _rgb(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _resize_long(rgb: np.ndarray, long_side: int) -> np.ndarray:
+def _resize_area(rgb: np.ndarray, megapixels: float) -> np.ndarray:
+    """``rgb`` resized (aspect kept) to about ``megapixels`` million pixels."""
     import cv2
 
     h, w = rgb.shape[:2]
-    scale = long_side / max(h, w)
+    scale = (megapixels * 1e6 / (h * w)) ** 0.5
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)
 
@@ -246,26 +248,25 @@ def _clip_background_crops(frames: dict[str, list[np.ndarray]], detectors: dict[
         for k, (x1, x2) in enumerate(runs):
             for j in (2, 9, 17, 24, 29):
                 strip = images[min(j, len(images) - 1)][:, x1:x2]
-                out.append((f"clip/{clip}/{k}/{j}", _resize_long(strip, 1400)))
+                out.append((f"clip/{clip}/{k}/{j}", strip))
     return out
 
 
 def _no_face_set(frames: dict[str, list[np.ndarray]], detectors: dict[str, Any],
                  rng: np.random.Generator) -> tuple[list[tuple[str, np.ndarray]], dict[str, Any]]:
-    images: list[tuple[str, np.ndarray]] = []
+    found: list[tuple[str, np.ndarray]] = []
     sources: dict[str, Any] = {}
-    nature = [(name, _resize_long(rgb, 1500)) for name, rgb in _nature_photos()]
-    images += nature
-    sources["mate-backgrounds nature photos (downscaled to 1500 px)"] = len(nature)
-    opencv = [(f"opencv/{n}", _resize_long(_rgb(OPENCV_DATA / n), NO_FACE_LONG_SIDE[i % 2]))
-              for i, n in enumerate(OPENCV_NO_FACE) if (OPENCV_DATA / n).exists()]
-    images += opencv
+    nature = _nature_photos()
+    found += nature
+    sources["mate-backgrounds nature photos (downscaled)"] = len(nature)
+    opencv = [(f"opencv/{n}", _rgb(OPENCV_DATA / n)) for n in OPENCV_NO_FACE if (OPENCV_DATA / n).exists()]
+    found += opencv
     sources["opencv-doc sample photos (upscaled)"] = len(opencv)
     try:
         import skimage.data
 
         ski = []
-        for i, name in enumerate(SKIMAGE_NO_FACE):
+        for name in SKIMAGE_NO_FACE:
             try:
                 loaded = getattr(skimage.data, name)()
             except Exception:  # noqa: BLE001 - a data file that would need a download: skip it
@@ -273,17 +274,19 @@ def _no_face_set(frames: dict[str, list[np.ndarray]], detectors: dict[str, Any],
             rgb = np.asarray(loaded[0] if isinstance(loaded, tuple) else loaded)
             if rgb.ndim == 2:
                 rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-            ski.append((f"skimage/{name}", _resize_long(rgb[:, :, :3].astype(np.uint8), NO_FACE_LONG_SIDE[i % 2])))
-        images += ski
+            ski.append((f"skimage/{name}", rgb[:, :, :3].astype(np.uint8)))
+        found += ski
         sources["scikit-image bundled photos (upscaled)"] = len(ski)
     except ImportError:
         sources["scikit-image bundled photos (upscaled)"] = "scikit-image not installed: skipped"
     crops = _clip_background_crops(frames, detectors)
-    images += crops
-    sources["shared clip frames, strips away from every face (upscaled to 1400 px)"] = len(crops)
+    found += crops
+    sources["shared clip frames, strips away from every face (upscaled)"] = len(crops)
     drawn = _procedural(rng, 12)
-    images += drawn
-    sources["procedurally drawn scenes 1500x1000"] = len(drawn)
+    found += drawn
+    sources["procedurally drawn scenes"] = len(drawn)
+    # Every photo at a size drawn uniformly from 1-2 megapixels (aspect kept).
+    images = [(name, _resize_area(rgb, float(rng.uniform(*NO_FACE_MEGAPIXELS)))) for name, rgb in found]
     return images, sources
 
 
