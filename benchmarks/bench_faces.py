@@ -219,12 +219,15 @@ def _procedural(rng: np.random.Generator, n: int) -> list[tuple[str, np.ndarray]
                 cv2.ellipse(img, (x, y), (int(rng.integers(10, 200)), int(rng.integers(10, 200))),
                             float(rng.uniform(0, 180)), 0, 360, colour, -1)
             else:
-                cv2.line(img, (x, y), (int(rng.integers(0, w)), int(rng.integers(0, h))), colour, int(rng.integers(1, 8)))
+                end = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+                cv2.line(img, (x, y), end, colour, int(rng.integers(1, 8)))
         out.append((f"drawn/{i}", cv2.GaussianBlur(img, (0, 0), 1.0)))
     return out
 
 
-def _clip_background_crops(frames: dict[str, list[np.ndarray]], detectors: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
+def _clip_background_crops(
+    frames: dict[str, list[np.ndarray]], detectors: dict[str, Any]
+) -> list[tuple[str, np.ndarray]]:
     """The widest strips of each clip's frames that no detector's face box (grown 1.5 sides) touches."""
     out = []
     for clip, images in frames.items():
@@ -336,7 +339,8 @@ def section_framing(per_cell: int) -> dict[str, Any]:
         out[name] = {
             "pairs": len(arr),
             "basis": "box side" if name == "cnn" else "sqrt(width x height) of the box",
-            "hog_side_over_basis": {"median": round(float(q[1, 0]), 3), "iqr": [round(float(q[0, 0]), 3), round(float(q[2, 0]), 3)]},
+            "hog_side_over_basis": {"median": round(float(q[1, 0]), 3),
+                                    "iqr": [round(float(q[0, 0]), 3), round(float(q[2, 0]), 3)]},
             "hog_centre_minus_centre_in_basis": [round(float(q[1, 1]), 3), round(float(q[1, 2]), 3)],
             "after_reframe_iou_with_hog": {"median": round(float(np.median(after[name])), 3),
                                            "p10": round(float(np.percentile(after[name], 10)), 3)},
@@ -364,7 +368,9 @@ def section_photos(per_cell: int, cnn_per_cell: int, frames: dict[str, list[np.n
             totals[config][0] += row[config]["found"]
             totals[config][1] += row[config]["n"]
         out["sets"][name] = row
-    out["all_sets"] = {c: {"n": n, "found": f, "no_face_rate": round(1 - f / max(1, n), 3)} for c, (f, n) in totals.items()}
+    out["all_sets"] = {
+        c: {"n": n, "found": f, "no_face_rate": round(1 - f / max(1, n), 3)} for c, (f, n) in totals.items()
+    }
     if cnn_per_cell:
         from serving.faces import create_detector
 
@@ -379,7 +385,9 @@ def section_clips(frames: dict[str, list[np.ndarray]], repeats: int) -> dict[str
     from serving.faces import create_detector, detect_frames, link_tracks
 
     out: dict[str, Any] = {}
-    configs: dict[str, Any] = {"hog": create_detector("hog"), "hog+mtcnn": create_detector("hog", fallback="mtcnn").video}
+    configs: dict[str, Any] = {
+        "hog": create_detector("hog"), "hog+mtcnn": create_detector("hog", fallback="mtcnn").video,
+    }
     configs["hog+mtcnn"].warm(2)
     for clip, images in frames.items():
         row = {"frames": len(images), "size": f"{images[0].shape[1]}x{images[0].shape[0]}"}
@@ -424,7 +432,8 @@ def section_no_face(frames: dict[str, list[np.ndarray]], rng: np.random.Generato
             for _ in range(repeats):
                 start, start_cpu = time.perf_counter(), time.process_time()
                 result = engine.check(payload)
-                runs.append((time.perf_counter() - start, time.process_time() - start_cpu, dict(result.timings_ms or {})))
+                stages = dict(result.timings_ms or {})
+                runs.append((time.perf_counter() - start, time.process_time() - start_cpu, stages))
             runs.sort(key=lambda r: r[0])
             wall, cpu_s, stages = runs[len(runs) // 2]
             check.append(wall)
@@ -435,7 +444,8 @@ def section_no_face(frames: dict[str, list[np.ndarray]], rng: np.random.Generato
                 false_faces.append(name)
         out[config] = {"check_s": _stats(check), "check_cpu_s": _stats(cpu), "detect_s": _stats(detect),
                        "decode_s": _stats(decode),
-                       "faces_found_in": len(false_faces), "faces_found_rate": round(len(false_faces) / len(payloads), 3),
+                       "faces_found_in": len(false_faces),
+                       "faces_found_rate": round(len(false_faces) / len(payloads), 3),
                        "faces_found_examples": false_faces[:12]}
     return out
 
@@ -447,14 +457,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cnn-per-cell", type=int, default=12, help="of those, how many dlib's CNN alone sees (slow)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sections already in --out (rerun timings on a quieter machine)")
     opts = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     import torch
 
     torch.set_num_threads(1)  # as the engine (DEFAULT_TORCH_THREADS)
     sections = [s for s in opts.sections.split(",") if s]
-    report: dict[str, Any] = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                              "load_average_before": _load()}
+    report: dict[str, Any] = {}
+    if opts.merge and opts.out and opts.out.exists():
+        report = json.loads(opts.out.read_text())
+    report.update({"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()})
     rng = np.random.default_rng(0)
     frames = _clip_frames() if {"photos", "clips", "no_face"} & set(sections) else {}
     runners: dict[str, Callable[[], dict[str, Any]]] = {
@@ -464,8 +478,9 @@ def main(argv: list[str] | None = None) -> int:
         "no_face": lambda: section_no_face(frames, rng, opts.repeats),
     }
     for section in sections:
-        started = time.perf_counter()
+        started, load_before = time.perf_counter(), _load()
         report[section] = runners[section]()
+        report[section]["load_average_before"] = load_before
         report[section]["load_average_after"] = _load()
         report[section]["section_s"] = round(time.perf_counter() - started, 1)
         print(f"[{section} done in {report[section]['section_s']} s, load {_load()}]", file=sys.stderr)
