@@ -1,7 +1,9 @@
 """Face detection behind a small interface, so another backend can replace dlib.
 
 The detectors are face_recognition's (dlib's frontal HOG detector and its MMOD CNN), called
-directly so that every thread has its own copy and the boxes match ``face_locations``.
+directly so that every thread has its own copy and the boxes match ``face_locations``, and
+MTCNN (``serving.faces._mtcnn``), whose boxes are re-framed to HOG's. HOG is the primary: the
+models were trained on its crops; the others search only where it finds no face.
 
 Why a downscaled copy: dlib's HOG costs grow with the pixel count, and faces in phone/DFDC
 video stay far above the detector's 80 px window once we upsample the 480 px copy once.
