@@ -269,9 +269,9 @@ class Engine:
                 min_face_px=self.settings.min_face_px,
                 fallback=self.settings.image_fallback_detector,
             )
-        self.detector: FaceDetector = detector  # still images (HOG, then the CNN if HOG finds none)
-        # video frames: the primary detector only (a CNN per frame would cost seconds per clip)
-        self.video_detector: FaceDetector = getattr(detector, "primary", detector)
+        self.detector: FaceDetector = detector  # still images (HOG, then the fallback if HOG finds none)
+        # video frames: the primary's searches, and the fallback only for faces the primary lost
+        self.video_detector: FaceDetector = getattr(detector, "video", None) or getattr(detector, "primary", detector)
         self.keyframe_every = keyframe_every
         self.device = _resolve_device(self.settings.device)
         self.bf16 = resolve_precision(precision, self.device)

@@ -180,7 +180,96 @@ def detect_frames(
         list(pool.map(follow, spans))
     found = [r or [] for r in results]
     _fill_gaps(found, images, region)
+    recover_region = getattr(detector, "recover_region", None)
+    if recover_region is not None:
+        recover_lost(found, images, recover_region, getattr(detector, "recover_full", None),
+                     max_full=int(getattr(detector, "max_full", 0)), keyframe_every=keyframe_every)
     return found
+
+
+def _present(face: FaceBox, boxes: list[FaceBox]) -> bool:
+    """Whether ``face`` (from a neighbouring frame) is among ``boxes`` (the same person)."""
+    return any(face.iou(b) >= 0.3 or _center_distance(face, b) <= CENTER_LINK for b in boxes)
+
+
+def recover_lost(
+    found: list[list[FaceBox]],
+    images: Sequence[np.ndarray],
+    region: Callable[[np.ndarray, FaceBox], list[FaceBox]],
+    full: Callable[[np.ndarray], list[FaceBox]] | None = None,
+    *,
+    max_full: int = 0,
+    keyframe_every: int = KEYFRAME_EVERY,
+) -> None:
+    """Add the faces the primary detector lost, with a fallback detector; never change its boxes.
+
+    Why: HOG loses heads that turn or tilt back for a few frames (a portrait DFDC clip: half of
+    its frames). A face seen in a neighbouring sampled frame but absent from this one is searched
+    for near where it was (``region``, a few ms), forwards then backwards, so a recovered face
+    leads the search into the next frame. Where frames stay empty, up to ``max_full`` of them are
+    searched whole (``full``): the keyframes when nobody was found at all, otherwise the middle
+    of the longest empty stretch, keeping only faces of the size seen elsewhere in the clip (a
+    lost person, not a new false face), each followed again with ``region``. Boxes the primary
+    found stay as they are, so the crops of faces it finds do not change.
+    """
+    n = len(found)
+    if n == 0:
+        return
+    _follow(found, images, region)
+    if full is None or max_full <= 0:
+        return
+    tried: set[int] = set()
+    if not any(found):
+        for index in keyframes(n, keyframe_every)[:max_full]:
+            tried.add(index)
+            found[index] = list(full(images[index]))
+        _follow(found, images, region)
+    while len(tried) < max_full:
+        sides = [b.side for boxes in found for b in boxes]
+        if not sides:
+            return
+        runs = _empty_runs(found, tried)
+        if not runs:
+            return
+        start, stop = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+        index = (start + stop - 1) // 2
+        tried.add(index)
+        low, high = min(sides), max(sides)
+        hits = [b for b in full(images[index]) if low / 2.0 <= b.side <= high * 2.0]
+        if hits:
+            found[index] = hits
+            _follow(found, images, region)
+
+
+def _empty_runs(found: list[list[FaceBox]], tried: set[int]) -> list[tuple[int, int]]:
+    """Maximal stretches ``[start, stop)`` of empty frames not yet searched whole."""
+    runs, start = [], None
+    for index in range(len(found) + 1):
+        empty = index < len(found) and not found[index] and index not in tried
+        if empty and start is None:
+            start = index
+        elif not empty and start is not None:
+            runs.append((start, index))
+            start = None
+    return runs
+
+
+def _follow(
+    found: list[list[FaceBox]],
+    images: Sequence[np.ndarray],
+    region: Callable[[np.ndarray, FaceBox], list[FaceBox]],
+) -> None:
+    """Search each frame near the faces of its neighbour that it lacks, forwards then backwards."""
+    n = len(found)
+    for order in (range(1, n), range(n - 2, -1, -1)):
+        for index in order:
+            neighbour = index - 1 if order.step == 1 else index + 1
+            for around in found[neighbour]:
+                if _present(around, found[index]):
+                    continue
+                hits = [b for b in region(images[index], around) if not _present(b, found[index])]
+                if hits:
+                    found[index] = [*found[index], max(hits, key=around.iou)]
 
 
 def _fill_gaps(

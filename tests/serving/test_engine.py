@@ -71,12 +71,13 @@ def test_real_dfdc_clip(engine, shared_videos):
     assert 0 <= box[0] < box[2] <= 1920 and 0 <= box[1] < box[3] <= 1080
 
 
-def test_still_image_hog_misses_gets_the_cnn_fallback(settings, shared_data):
-    """A DFDC fake face HOG finds no face in: judged via the CNN fallback, not called no_face."""
+def test_still_image_hog_misses_gets_the_fallback(settings, shared_data):
+    """A DFDC fake face HOG finds no face in: judged via the MTCNN fallback, not called no_face."""
     image, video = tiny_checkpoints()
     path = shared_data / "faces" / "dfdc" / "fake" / "acbqitgkie.jpg"
     with_fallback = Engine(settings, image_ckpt=image, video_ckpt=video, frames=4)
-    assert with_fallback.detector.name == "hog+cnn" and with_fallback.video_detector.name == "hog"
+    assert with_fallback.detector.name == "hog+mtcnn"
+    assert with_fallback.video_detector.name == "hog+mtcnn(lost faces)"
     result = with_fallback.check(path)
     assert result.verdict in {Verdict.REAL, Verdict.UNCERTAIN, Verdict.FAKE} and len(result.faces) == 1
     plain = Engine(settings.model_copy(update={"image_fallback_detector": "none"}), image_ckpt=image,

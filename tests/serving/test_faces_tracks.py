@@ -123,3 +123,97 @@ def test_detect_frames_follows_and_fills_gaps_from_neighbours():
             return []
 
     assert detect_frames(FullOnly(), frames) == [[] for _ in frames]
+
+
+# --- faces the primary detector lost, recovered with a fallback --------------------------------
+def _frames(n: int) -> list[np.ndarray]:
+    return [np.full((4, 4, 3), i, np.uint8) for i in range(n)]
+
+
+def test_recover_lost_follows_a_lost_face_both_ways_and_keeps_primary_boxes():
+    from serving.faces import recover_lost
+
+    frames = _frames(10)
+    primary = [[_box(100, 100)] if i in (4, 5) else [] for i in range(10)]
+    kept = [list(b) for b in primary]
+    calls: list[int] = []
+
+    def region(rgb, around):  # a fallback that sees the face everywhere, one px further each frame
+        calls.append(int(rgb[0, 0, 0]))
+        return [FaceBox(around.x1 + 1, around.y1, around.x2 + 1, around.y2, 0.9)]
+
+    recover_lost(primary, frames, region)
+    assert all(len(b) == 1 for b in primary)
+    assert primary[4] == kept[4] and primary[5] == kept[5]  # the primary's boxes, unchanged
+    assert primary[9][0].x1 == 104 and primary[0][0].x1 == 104  # followed frame to frame
+    assert sorted(calls) == [0, 1, 2, 3, 6, 7, 8, 9]  # searched only where the face was missing
+
+
+def test_recover_lost_adds_a_second_person_the_primary_lost_but_no_duplicate():
+    from serving.faces import recover_lost
+
+    frames = _frames(3)
+    found = [[_box(10, 10), _box(300, 10)], [_box(12, 10)], [_box(14, 10), _box(300, 12)]]
+
+    def region(rgb, around):  # also returns a box on the face already found (a duplicate)
+        return [FaceBox(around.x1, around.y1, around.x2, around.y2, 0.9), _box(12, 10)]
+
+    recover_lost(found, frames, region)
+    assert len(found[1]) == 2 and found[1][0] == _box(12, 10) and found[1][1].x1 == 300
+    assert len(link_tracks(found)) == 2
+
+
+def test_recover_lost_searches_whole_keyframes_when_nobody_was_found_within_the_cap():
+    from serving.faces import recover_lost
+
+    frames = _frames(17)
+    full_calls: list[int] = []
+
+    def full(rgb):
+        full_calls.append(int(rgb[0, 0, 0]))
+        return [_box(50, 50)] if int(rgb[0, 0, 0]) == 8 else []
+
+    def nothing(rgb, around):
+        return []
+
+    found: list[list[FaceBox]] = [[] for _ in frames]
+    recover_lost(found, frames, nothing, full, max_full=2, keyframe_every=8)
+    assert full_calls == [0, 8]  # keyframes 0, 8, 16: capped at two
+    assert [bool(b) for b in found] == [i == 8 for i in range(17)]
+
+
+def test_recover_lost_searches_the_longest_empty_stretch_for_a_face_of_the_same_size():
+    from serving.faces import recover_lost
+
+    frames = _frames(20)
+    full_calls: list[int] = []
+
+    def full(rgb):  # the lost face (60 px) and a much smaller false face elsewhere
+        full_calls.append(int(rgb[0, 0, 0]))
+        return [_box(100, 100, 60), _box(500, 300, 20)]
+
+    def follow(rgb, around):  # the fallback follows the face only inside frames 10..15
+        return [around] if 10 <= int(rgb[0, 0, 0]) <= 15 else []
+
+    found: list[list[FaceBox]] = [[_box(100, 100)] if i < 4 else [] for i in range(20)]
+    recover_lost(found, frames, follow, full, max_full=3)
+    # Empty 4..19: its middle (11) is searched whole, then followed to 10..15; then the longest
+    # stretch left, 4..9 (middle 6), then 16..19 (middle 17).
+    assert full_calls == [11, 6, 17]
+    assert [len(b) for b in found] == [1] * 4 + [0, 0, 1, 0, 0, 0] + [1] * 6 + [0, 1, 0, 0]
+    assert all(b.side == 60 for boxes in found for b in boxes)  # the 20-px false face was dropped
+
+
+def test_mtcnn_recovers_the_tilted_back_head_in_a_portrait_clip(shared_videos):
+    """dfdc_yhffcuhhjy: the head is tilted back in the first third; HOG loses it."""
+    from fakewatch.settings import Settings
+    from serving.intake import IntakeLimits, load_media
+
+    media = load_media(shared_videos["dfdc_yhffcuhhjy"], limits=IntakeLimits.from_settings(Settings()), n_frames=16)
+    frames = [frame.image for frame in media.frames]
+    hog = detect_frames(create_detector("hog"), frames)
+    both = detect_frames(create_detector("hog", fallback="mtcnn").video, frames)
+    assert sum(bool(b) for b in hog) <= 12
+    assert sum(bool(b) for b in both) >= sum(bool(b) for b in hog) + 3
+    assert all(set(h) <= set(b) for h, b in zip(hog, both))  # HOG's boxes are all still there
+    assert len(link_tracks(both)) == 1
