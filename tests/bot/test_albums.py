@@ -1,4 +1,4 @@
-"""bot._albums: an album is complete after a quiet period; exactly one combined reply."""
+"""bot.albums: an album is complete after a quiet period; exactly one combined reply."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""bot._handlers end to end: real PTB polling → fake Telegram → DB job → engine → reply."""
+"""bot.handlers end to end: real PTB polling → fake Telegram → DB job → engine → reply."""
 
 from __future__ import annotations
 

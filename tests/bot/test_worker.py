@@ -1,4 +1,4 @@
-"""bot._worker end to end: cache, outages, 429s, size caps, and a bot killed mid-job."""
+"""bot.worker end to end: cache, outages, 429s, size caps, and a bot killed mid-job."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ async def test_graceful_stop_requeues_running_job(harness: Harness, face_photo: 
 
 
 def test_cli_refuses_without_token(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    from bot._cli import bot_main
+    from bot.cli import bot_main
     from fakewatch.settings import get_settings
 
     monkeypatch.delenv("FAKEWATCH_TELEGRAM_TOKEN", raising=False)

@@ -15,17 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.ext import ContextTypes
 
-from bot._albums import AlbumDebouncer
-from bot._constants import ADMIN_CACHE_S, DOWNLOAD_LIMIT_BYTES
-from bot._options import BotOptions
-from bot._privacy import pseudonym
-from bot._ratelimit import InboundLimiter
+from bot.albums import AlbumDebouncer
+from bot.constants import ADMIN_CACHE_S, DOWNLOAD_LIMIT_BYTES
+from bot.options import BotOptions
+from bot.privacy import pseudonym
+from bot.ratelimit import InboundLimiter
 from fakewatch.settings import Settings
 
 if TYPE_CHECKING:
     from serving.client import ServingClient
 
-    from bot._worker import Worker
+    from bot.worker import Worker
 
 BOT_DATA_KEY = "fakewatch"
 

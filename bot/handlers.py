@@ -23,9 +23,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 import db
 from db import jobs, queries
 
-from bot import _replies as R
-from bot._constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
-from bot._runtime import Runtime, runtime
+from bot import replies
+from bot.constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
+from bot.runtime import Runtime, runtime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, *, silent: bool
     if decision.allowed:
         return True
     if decision.notify and not silent and update.effective_message is not None:
-        text = R.RATE_LIMITED if decision.scope == "user" else R.RATE_LIMITED_CHAT
+        text = replies.RATE_LIMITED if decision.scope == "user" else replies.RATE_LIMITED_CHAT
         context.application.create_task(
             update.effective_message.reply_text(text, do_quote=True), update=update
         )
@@ -152,20 +152,20 @@ async def on_group_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_not_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything else in a private chat gets a hint instead of silence."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(R.NOT_MEDIA)
+        await update.effective_message.reply_text(replies.NOT_MEDIA)
 
 
 # --- commands ------------------------------------------------------------------------------------
 async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot does."""
-    await update.effective_message.reply_text(R.START)  # type: ignore[union-attr]
+    await update.effective_message.reply_text(replies.START)  # type: ignore[union-attr]
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: how to use it, privacy mode, what is kept."""
     days = runtime(context).settings.retention_days
     await update.effective_message.reply_text(  # type: ignore[union-attr]
-        R.HELP.format(days=days), parse_mode=ParseMode.HTML
+        replies.HELP.format(days=days), parse_mode=ParseMode.HTML
     )
 
 
@@ -175,7 +175,7 @@ async def cmd_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert message is not None
     target = message.reply_to_message
     if target is None or attachment_of(target) is None:
-        await message.reply_text(R.CHECK_NEEDS_REPLY)
+        await message.reply_text(replies.CHECK_NEEDS_REPLY)
         return
     await enqueue(runtime(context), update, target, silent=False, via="command")
 
@@ -186,11 +186,11 @@ async def cmd_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and update.effective_message is not None
     if chat is not None and chat.type != ChatType.PRIVATE:  # a history is nobody else's business
-        await update.effective_message.reply_text(R.HISTORY_PRIVATE_ONLY)
+        await update.effective_message.reply_text(replies.HISTORY_PRIVATE_ONLY)
         return
     async with rt.sessions() as s:
         rows = await jobs.recent_checks(s, rt.pseudonym(user.id), limit=HISTORY_LIMIT)
-    await update.effective_message.reply_text(R.history_text(rows), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(replies.history_text(rows), parse_mode=ParseMode.HTML)
 
 
 async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -208,7 +208,7 @@ async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             cs = await jobs.get_chat_settings(s, chat.id)
         text = (
             f"Auto-check: {'on' if cs.autocheck else 'off'}\n"
-            f"Speaks up for: {R.threshold_words(cs.threshold)}\n"
+            f"Speaks up for: {replies.threshold_words(cs.threshold)}\n"
             "Admins change these with /autocheck on|off and /threshold uncertain|fake."
         )
     await message.reply_text(text)
@@ -241,42 +241,42 @@ async def _group_admin_setting(
     chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None
     if chat.type == ChatType.PRIVATE:
-        await message.reply_text(R.GROUPS_ONLY)
+        await message.reply_text(replies.GROUPS_ONLY)
         return None
     args = [a.lower() for a in (context.args or [])]
     if len(args) != 1 or args[0] not in allowed:
         await message.reply_text(usage)
         return None
     if not await _is_admin(update, context):
-        await message.reply_text(R.ADMINS_ONLY)
+        await message.reply_text(replies.ADMINS_ONLY)
         return None
     return args[0]
 
 
 async def cmd_autocheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/autocheck on|off (group admins only)."""
-    value = await _group_admin_setting(update, context, R.AUTOCHECK_USAGE, {"on", "off"})
+    value = await _group_admin_setting(update, context, replies.AUTOCHECK_USAGE, {"on", "off"})
     if value is None:
         return
     rt = runtime(context)
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     async with rt.sessions() as s:
         cs = await jobs.set_chat_settings(s, chat_id, autocheck=value == "on")
-    text = R.AUTOCHECK_ON.format(threshold=R.threshold_words(cs.threshold)) if cs.autocheck else R.AUTOCHECK_OFF
+    text = replies.AUTOCHECK_ON.format(threshold=replies.threshold_words(cs.threshold)) if cs.autocheck else replies.AUTOCHECK_OFF
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
 
 async def cmd_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/threshold uncertain|fake (group admins only)."""
     allowed = {str(t) for t in Threshold}
-    value = await _group_admin_setting(update, context, R.THRESHOLD_USAGE, allowed)
+    value = await _group_admin_setting(update, context, replies.THRESHOLD_USAGE, allowed)
     if value is None:
         return
     rt = runtime(context)
     async with rt.sessions() as s:
         await jobs.set_chat_settings(s, update.effective_chat.id, threshold=value)  # type: ignore[union-attr]
     await update.effective_message.reply_text(  # type: ignore[union-attr]
-        R.THRESHOLD_SET.format(threshold=R.threshold_words(value))
+        replies.THRESHOLD_SET.format(threshold=replies.threshold_words(value))
     )
 
 
@@ -286,7 +286,7 @@ async def _operator_message(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     assert message is not None
     if runtime(context).is_operator(update.effective_user.id if update.effective_user else None):
         return message
-    await message.reply_text(R.OPERATORS_ONLY)
+    await message.reply_text(replies.OPERATORS_ONLY)
     return None
 
 
@@ -397,9 +397,9 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         async with rt.sessions() as s:
             first = await jobs.add_feedback(s, check_id_int, rt.pseudonym(query.from_user.id), vote == "1")
     except db.CheckNotFound:
-        await query.answer(R.FEEDBACK_GONE)
+        await query.answer(replies.FEEDBACK_GONE)
         return
-    await query.answer(R.FEEDBACK_THANKS if first else R.FEEDBACK_ALREADY)
+    await query.answer(replies.FEEDBACK_THANKS if first else replies.FEEDBACK_ALREADY)
 
 
 # --- errors ------------------------------------------------------------------------------------------

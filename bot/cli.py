@@ -15,8 +15,8 @@ from dataclasses import fields, replace
 from telegram import Update
 from telegram.ext import Application
 
-from bot._options import BotOptions
-from bot._privacy import install_log_redaction
+from bot.options import BotOptions
+from bot.privacy import install_log_redaction
 
 _TUNABLES = {
     "worker_concurrency": int,
@@ -75,7 +75,7 @@ def bot_main(argv: list[str] | None = None) -> int:
     )
     import db
 
-    from bot._app import build_application
+    from bot.app import build_application
 
     url = settings.database_url_or_default
     if not args.no_migrate:
@@ -100,7 +100,7 @@ async def _work_until_signalled(app: Application) -> None:
     """Worker-only mode: run the job worker until SIGINT/SIGTERM, then stop it cleanly."""
     import signal
 
-    from bot._app import running
+    from bot.app import running
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

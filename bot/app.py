@@ -30,13 +30,13 @@ import db
 from db import jobs
 from serving.client import ServingClient
 
-from bot import _handlers as H
-from bot._albums import AlbumDebouncer
-from bot._constants import FEEDBACK_PREFIX, PUBLIC_COMMANDS, PURGE_HOUR_UTC
-from bot._options import BotOptions
-from bot._ratelimit import InboundLimiter
-from bot._runtime import BOT_DATA_KEY, Runtime
-from bot._worker import Worker
+from bot import handlers
+from bot.albums import AlbumDebouncer
+from bot.constants import FEEDBACK_PREFIX, PUBLIC_COMMANDS, PURGE_HOUR_UTC
+from bot.options import BotOptions
+from bot.ratelimit import InboundLimiter
+from bot.runtime import BOT_DATA_KEY, Runtime
+from bot.worker import Worker
 from fakewatch.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,33 +80,33 @@ def build_application(
 
 def add_handlers(app: Application) -> None:
     # Note: order matters — within a group only the first matching handler runs.
-    app.add_handler(TypeHandler(Update, H.drop_duplicates), group=-3)
+    app.add_handler(TypeHandler(Update, handlers.drop_duplicates), group=-3)
     gated = (filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE) | (
         filters.ChatType.GROUPS & filters.COMMAND
     )
-    app.add_handler(MessageHandler(gated, H.limit_inbound), group=-1)
+    app.add_handler(MessageHandler(gated, handlers.limit_inbound), group=-1)
 
-    app.add_handler(CommandHandler("start", H.cmd_start))
-    app.add_handler(CommandHandler("help", H.cmd_help))
-    app.add_handler(CommandHandler("check", H.cmd_check))
-    app.add_handler(CommandHandler("history", H.cmd_history))
-    app.add_handler(CommandHandler("settings", H.cmd_settings))
-    app.add_handler(CommandHandler("autocheck", H.cmd_autocheck))
-    app.add_handler(CommandHandler("threshold", H.cmd_threshold))
-    app.add_handler(CommandHandler("stats", H.cmd_stats))
-    app.add_handler(CommandHandler("export", H.cmd_export))
-    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, H.on_migrate))
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & MEDIA, H.on_private_media))
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & MEDIA, H.on_group_media))
+    app.add_handler(CommandHandler("start", handlers.cmd_start))
+    app.add_handler(CommandHandler("help", handlers.cmd_help))
+    app.add_handler(CommandHandler("check", handlers.cmd_check))
+    app.add_handler(CommandHandler("history", handlers.cmd_history))
+    app.add_handler(CommandHandler("settings", handlers.cmd_settings))
+    app.add_handler(CommandHandler("autocheck", handlers.cmd_autocheck))
+    app.add_handler(CommandHandler("threshold", handlers.cmd_threshold))
+    app.add_handler(CommandHandler("stats", handlers.cmd_stats))
+    app.add_handler(CommandHandler("export", handlers.cmd_export))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.on_migrate))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & MEDIA, handlers.on_private_media))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & MEDIA, handlers.on_group_media))
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND,
-            H.on_not_media,
+            handlers.on_not_media,
         )
     )
-    app.add_handler(ChatMemberHandler(H.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(CallbackQueryHandler(H.on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
-    app.add_error_handler(H.on_error)
+    app.add_handler(ChatMemberHandler(handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CallbackQueryHandler(handlers.on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
+    app.add_error_handler(handlers.on_error)
 
 
 async def _post_init(app: Application) -> None:

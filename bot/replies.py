@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from serving.contract import CheckResult, MediaKind, Verdict
 
-from bot._constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
+from bot.constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
 
 START = (
     "Hi! I check photos and videos for signs of face manipulation (deepfakes).\n\n"

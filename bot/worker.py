@@ -32,11 +32,11 @@ from db import jobs
 from serving.client import ServiceUnavailable, ServingError
 from serving.contract import CheckResult, ErrorCode
 
-from bot import _replies as R
-from bot._constants import JobError
+from bot import replies
+from bot.constants import JobError
 
 if TYPE_CHECKING:
-    from bot._runtime import Runtime
+    from bot.runtime import Runtime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class Worker:
             except Exception as exc:  # a bug or the database gone: keep the worker alive
                 _LOGGER.exception("check %s failed unexpectedly", job.id)
                 try:
-                    await self._give_up(job, JobError.INTERNAL, type(exc).__name__, R.INTERNAL_ERROR)
+                    await self._give_up(job, JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR)
                 except Exception:  # the lease runs out and the job is taken over later
                     _LOGGER.exception("could not record the failure of check %s", job.id)
             finally:
@@ -152,12 +152,12 @@ class Worker:
         created = job.created_at
         age = (dt.datetime.now(dt.timezone.utc) - created).total_seconds() if created else 0.0
         if job.attempts > self.rt.options.max_attempts or age > self.rt.options.max_job_age_s:
-            await self._give_up(job, JobError.EXPIRED, "gave up after retries", R.GAVE_UP)
+            await self._give_up(job, JobError.EXPIRED, "gave up after retries", replies.GAVE_UP)
             return
         limit = self.rt.download_limit
         if job.file_size and job.file_size > limit:
             await self._give_up(
-                job, JobError.TOO_LARGE, f"{job.file_size} bytes", R.too_large(job.file_size, limit)
+                job, JobError.TOO_LARGE, f"{job.file_size} bytes", replies.too_large(job.file_size, limit)
             )
             return
         async with self._file_lock(job.file_unique_id or f"job-{job.id}"):
@@ -175,11 +175,11 @@ class Worker:
                 except _TooLarge as exc:
                     size = exc.size or job.file_size
                     await self._give_up(
-                        job, JobError.TOO_LARGE, f"{size} bytes", R.too_large(size, limit)
+                        job, JobError.TOO_LARGE, f"{size} bytes", replies.too_large(size, limit)
                     )
                     return
                 except _DownloadFailed as exc:
-                    await self._give_up(job, JobError.DOWNLOAD, str(exc), R.DOWNLOAD_FAILED)
+                    await self._give_up(job, JobError.DOWNLOAD, str(exc), replies.DOWNLOAD_FAILED)
                     return
                 except (NetworkError, httpx.HTTPError) as exc:  # transient: try again later
                     _LOGGER.warning("download of check %s failed: %s", job.id, type(exc).__name__)
@@ -195,7 +195,7 @@ class Worker:
                     await self._postpone(job, JobError.UNAVAILABLE, notify=True, floor_s=floor)
                     return
                 except ServingError as exc:
-                    await self._give_up(job, JobError.INTERNAL, str(exc)[:500], R.INTERNAL_ERROR)
+                    await self._give_up(job, JobError.INTERNAL, str(exc)[:500], replies.INTERNAL_ERROR)
                     return
                 finally:
                     del data  # no media kept after the check
@@ -238,7 +238,7 @@ class Worker:
         if floor_s:  # the server's Retry-After (or the open breaker), within our own cap
             delay = max(delay, min(float(floor_s), opts.retry_max_s))
         if notify and job.attempts == 1 and not (job.payload or {}).get("silent"):
-            await self._send_text(job, R.QUEUED_SERVICE_DOWN)
+            await self._send_text(job, replies.QUEUED_SERVICE_DOWN)
         async with self.rt.sessions() as s:
             await jobs.retry_later(s, job.id, error_code=str(code), delay_s=delay)
 
@@ -266,14 +266,14 @@ class Worker:
         results = [_row_result(r) for r in rows]
         payload = rows[0].payload or {}
         if payload.get("silent") and not any(
-            R.speaks_in_group(str(r.verdict), payload.get("threshold", "uncertain")) for r in results
+            replies.speaks_in_group(str(r.verdict), payload.get("threshold", "uncertain")) for r in results
         ):
             return
         reply_to = albums.reply_to(key) or (job.message_id if job is not None else None)
         worst = _worst(rows)
-        markup = R.feedback_markup(worst.id) if worst is not None else None
+        markup = replies.feedback_markup(worst.id) if worst is not None else None
         await self._send(
-            key[0], reply_to, R.album_text(results), markup=markup, photo=None
+            key[0], reply_to, replies.album_text(results), markup=markup, photo=None
         )
 
     # --- helpers -------------------------------------------------------------------------------
@@ -383,16 +383,16 @@ class Worker:
     async def _answer(self, job: db.Check, result: CheckResult, annotated: str | None) -> None:
         payload = job.payload or {}
         verdict = str(result.verdict)
-        if payload.get("silent") and not R.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
+        if payload.get("silent") and not replies.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
             return
         photo = None
         if annotated and verdict in ("fake", "uncertain"):
             with contextlib.suppress(ValueError):
                 photo = base64.b64decode(annotated, validate=True)
-        markup = R.feedback_markup(job.id) if verdict in ("real", "uncertain", "fake") else None
+        markup = replies.feedback_markup(job.id) if verdict in ("real", "uncertain", "fake") else None
         if not job.chat_id:
             return
-        await self._send(int(job.chat_id), _reply_to(job), R.verdict_text(result), markup=markup, photo=photo)
+        await self._send(int(job.chat_id), _reply_to(job), replies.verdict_text(result), markup=markup, photo=photo)
 
     async def _send_text(self, job: db.Check, text: str) -> None:
         if job.chat_id:
