@@ -23,7 +23,7 @@ from db import CheckStatus, Source
 from db._models import Check, Feedback
 
 BACKENDS = ("sqlite", "postgresql")
-TABLES = ("feedback", "checks", "chat_settings", "processed_updates", "stats_days")
+TABLES = ("feedback", "checks", "chat_settings", "processed_updates", "stats_days", "albums", "ingest_marks")
 
 
 @pytest.fixture(scope="session")
