@@ -4,10 +4,11 @@ The bot never imports torch, dlib or ray: it talks to the serving app over HTTP
 (``serving.client``) and keeps its durable job queue in the database (``db.jobs``).
 """
 
-from bot.albums import AlbumDebouncer
-from bot.app import BotConfigError, add_handlers, build_application, purge_now, running
+from bot.albums import AlbumReplies
+from bot.app import BotConfigError, add_handlers, build_application, purge_now, running, worker_of
 from bot.constants import Attachment, JobError, Threshold
 from bot.handlers import attachment_of
+from bot.intake import Intake, Poller
 from bot.options import BotOptions
 from bot.privacy import RedactingFilter, install_log_redaction, pseudonym, redact
 from bot.ratelimit import InboundLimiter, TokenBucket
@@ -16,12 +17,14 @@ from bot.worker import Worker
 
 __all__ = [
     "BOT_DATA_KEY",
-    "AlbumDebouncer",
+    "AlbumReplies",
     "Attachment",
     "BotConfigError",
     "BotOptions",
     "InboundLimiter",
+    "Intake",
     "JobError",
+    "Poller",
     "RedactingFilter",
     "Runtime",
     "Threshold",
@@ -36,4 +39,5 @@ __all__ = [
     "redact",
     "running",
     "runtime",
+    "worker_of",
 ]

@@ -1,102 +1,104 @@
-"""Albums (media groups) arrive as one update per item with no end marker: debounce them.
+"""Albums (media groups): one combined reply per album, from whichever bot process gets there.
 
-Each item is already a job row when it gets here; this only decides *when the album is
-complete* (no new item for ``debounce_s``) so that the worker can send one combined reply.
-State is in memory on purpose: after a restart an unknown album counts as complete, because
-its items arrived long before.
+Telegram sends an album as one update per item with no end marker. Each item's job row joins
+its album in the database in the same transaction as the duplicate marker (``db.jobs.ingest_check``),
+so every process (polling or ``--worker-only``) sees the same album. An album is *complete*
+when the intake watermark — everything Telegram held up to then is committed — has passed its
+last item by ``debounce_s`` (a bot that was down cannot cut an album in two) and every item is
+finished. The reply is then claimed in the database (its own short lease, fenced by a token),
+sent, and stamped: nobody answers an album partially or twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+import datetime as dt
+import logging
+import uuid
 
-AlbumKey = tuple[int, str]  # (chat_id, media_group_id): media_group_id is unique per chat only
-#: Answered albums are remembered this long (so late duplicates cannot answer twice), then dropped.
-FORGET_AFTER_S = 3600.0
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import db
+from db import jobs
+
+from bot import replies
+from bot._outage import retry_while_away
+from bot.constants import DB_RETRY_S, WATERMARK_NAME
+from bot.telegram_io import TelegramBusy, TelegramIO, Undeliverable
+
+_LOGGER = logging.getLogger(__name__)
 
 
-@dataclass
-class _Album:
-    last_item: float
-    reply_to: int  # the first item's message id: the combined reply hangs under it
-    timer: asyncio.TimerHandle | None = None
-    replied: bool = False
-    check_ids: list[object] = field(default_factory=list)
-
-
-class AlbumDebouncer:
-    """Tracks open albums and calls ``on_quiet(key)`` once an album has been quiet long enough."""
+class AlbumReplies:
+    """Claims complete albums and sends their one reply."""
 
     def __init__(
         self,
-        debounce_s: float,
-        on_quiet: Callable[[AlbumKey], Awaitable[None]],
         *,
-        clock: Callable[[], float] = time.monotonic,
+        sessions: async_sessionmaker[AsyncSession],
+        telegram: TelegramIO,
+        debounce_s: float,
+        lease_s: float,
+        retry_base_s: float,
+        retry_max_s: float,
     ) -> None:
+        self.sessions = sessions
+        self.telegram = telegram
         self.debounce_s = debounce_s
-        self._on_quiet = on_quiet
-        self._clock = clock
-        self._albums: dict[AlbumKey, _Album] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.lease_s = lease_s
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+        self.sent = 0
 
-    def add_item(self, key: AlbumKey, message_id: int, check_id: object) -> None:
-        """A new album item: (re)start the quiet timer."""
-        self._prune()
-        album = self._albums.get(key)
-        now = self._clock()
-        if album is None:
-            album = self._albums[key] = _Album(last_item=now, reply_to=message_id)
-        album.last_item = now
-        album.reply_to = min(album.reply_to, message_id)
-        album.check_ids.append(check_id)
-        if album.timer is not None:
-            album.timer.cancel()
-        loop = asyncio.get_running_loop()
-        album.timer = loop.call_later(self.debounce_s, self._fire, key)
+    async def sweep(self) -> int:
+        """Answer every album that is complete now; returns how many were closed."""
+        async with self.sessions() as s:
+            watermark = await jobs.get_ingest_mark(s, WATERMARK_NAME)
+        if watermark is None:
+            return 0
+        complete_before = watermark - dt.timedelta(seconds=self.debounce_s)
+        closed = 0
+        while True:
+            token = uuid.uuid4().hex
+            async with self.sessions() as s:
+                album = await jobs.claim_album_reply(
+                    s, complete_before=complete_before, lease_s=self.lease_s, token=token
+                )
+            if album is None:
+                return closed
+            await self._reply(album, token)
+            closed += 1
 
-    def _fire(self, key: AlbumKey) -> None:
-        task = asyncio.get_running_loop().create_task(self._on_quiet(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _reply(self, album: db.Album, token: str) -> None:
+        async with self.sessions() as s:
+            rows = await jobs.album_items(s, album.album_key)
+        results = [replies.stored_result(r) for r in rows]
+        speaks = not album.silent or any(
+            replies.speaks_in_group(str(r.verdict), album.threshold) for r in results
+        )
+        if rows and speaks and album.chat_id:
+            worst = replies.worst_of(rows)
+            markup = replies.feedback_markup(worst.id) if worst is not None else None
+            try:
+                await self.telegram.send(
+                    int(album.chat_id), album.reply_to_message_id, replies.album_text(results), markup=markup
+                )
+            except TelegramBusy as exc:
+                delay = max(exc.retry_after_s or 0.0, self.retry_base_s)
+                _LOGGER.warning("album reply postponed %.1fs: %s", delay, exc)
+                async with self.sessions() as s:
+                    await jobs.release_album(s, album.album_key, token, delay_s=min(delay, self.retry_max_s),
+                                             sent_maybe=exc.maybe_delivered)  # fmt: skip
+                return
+            except Undeliverable as exc:
+                _LOGGER.info("album reply cannot be delivered: %s", exc)
+            else:
+                self.sent += 1
+        deadline = asyncio.get_running_loop().time() + self.lease_s
 
-    def is_complete(self, key: AlbumKey) -> bool:
-        """No new item for ``debounce_s`` (or unknown: it came before a restart)."""
-        album = self._albums.get(key)
-        return album is None or self._clock() - album.last_item >= self.debounce_s
+        async def stamp() -> bool:
+            async with self.sessions() as s:
+                return await jobs.finish_album(s, album.album_key, token)
 
-    def reply_to(self, key: AlbumKey) -> int | None:
-        album = self._albums.get(key)
-        return None if album is None else album.reply_to
-
-    def claim_reply(self, key: AlbumKey) -> bool:
-        """True exactly once per album: whoever gets True sends the combined reply."""
-        album = self._albums.get(key)
-        if album is None:  # an album from before a restart
-            album = self._albums[key] = _Album(last_item=self._clock() - self.debounce_s, reply_to=0)
-        if album.replied:
-            return False
-        album.replied = True
-        return True
-
-    def _prune(self) -> None:
-        """Bound memory: drop answered albums whose last item is long past."""
-        cutoff = self._clock() - FORGET_AFTER_S
-        for key in [k for k, a in self._albums.items() if a.replied and a.last_item < cutoff]:
-            self.forget(key)
-
-    def forget(self, key: AlbumKey) -> None:
-        album = self._albums.pop(key, None)
-        if album is not None and album.timer is not None:
-            album.timer.cancel()
-
-    def close(self) -> None:
-        for album in self._albums.values():
-            if album.timer is not None:
-                album.timer.cancel()
-        for task in self._tasks:
-            task.cancel()
-        self._albums.clear()
+        if not await retry_while_away(stamp, deadline=deadline, every_s=DB_RETRY_S):
+            _LOGGER.warning("album reply claim was lost before it was stamped")

@@ -2,6 +2,8 @@
 
 Migrations run first (prestart, full-stack-template style) so a fresh database just works;
 the token never reaches the logs (httpx silenced + a redacting filter on every handler).
+The polling loop is the bot's own (``bot.intake``): an update is confirmed to Telegram only
+after it is committed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import logging
 import sys
 from dataclasses import fields, replace
 
-from telegram import Update
 from telegram.ext import Application
 
 from bot.options import BotOptions
@@ -27,6 +28,12 @@ _TUNABLES = {
     "album_debounce_s": float,
     "poll_timeout_s": float,
     "serving_breaker_reset_s": float,
+    "send_timeout_s": float,
+    "stop_grace_s": float,
+    "user_burst": int,
+    "user_per_minute": float,
+    "chat_burst": int,
+    "chat_per_minute": float,
 }
 
 
@@ -83,21 +90,14 @@ def bot_main(argv: list[str] | None = None) -> int:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         asyncio.run(db.upgrade(url))
     app = build_application(settings, options)
-    if args.worker_only:
-        logging.getLogger(__name__).info("fakewatch bot worker (database %s)", db.redact_url(url))
-        asyncio.run(_work_until_signalled(app))
-        return 0
-    logging.getLogger(__name__).info("fakewatch bot polling (database %s)", db.redact_url(url))
-    app.run_polling(
-        allowed_updates=Update.ALL_TYPES,
-        timeout=int(options.poll_timeout_s),
-        close_loop=True,
-    )
+    mode = "worker" if args.worker_only else "polling"
+    logging.getLogger(__name__).info("fakewatch bot %s (database %s)", mode, db.redact_url(url))
+    asyncio.run(_run_until_signalled(app, polling=not args.worker_only))
     return 0
 
 
-async def _work_until_signalled(app: Application) -> None:
-    """Worker-only mode: run the job worker until SIGINT/SIGTERM, then stop it cleanly."""
+async def _run_until_signalled(app: Application, *, polling: bool) -> None:
+    """Run the intake (unless worker-only) and the job worker until SIGINT/SIGTERM, then stop."""
     import signal
 
     from bot.app import running
@@ -106,5 +106,5 @@ async def _work_until_signalled(app: Application) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(app, polling=False):
+    async with running(app, polling=polling):
         await stop.wait()

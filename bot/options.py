@@ -18,8 +18,9 @@ class BotOptions:
     poll_interval_s: float = constants.POLL_INTERVAL_S
     retry_base_s: float = constants.RETRY_BASE_S
     retry_max_s: float = constants.RETRY_MAX_S
-    max_attempts: int = constants.MAX_ATTEMPTS
     max_job_age_s: float = constants.MAX_JOB_AGE_S
+    max_timeouts: int = constants.MAX_TIMEOUTS
+    send_timeout_s: float = constants.SEND_TIMEOUT_S
     stop_grace_s: float = constants.STOP_GRACE_S
     album_debounce_s: float = constants.ALBUM_DEBOUNCE_S
     #: None: 20 MB from api.telegram.org, unlimited (settings.max_file_bytes) in local mode.
@@ -35,4 +36,10 @@ class BotOptions:
     chat_action_every_s: float = constants.CHAT_ACTION_EVERY_S
     models_refresh_s: float = constants.MODELS_REFRESH_S
     poll_timeout_s: float = 10.0  # getUpdates long-poll timeout
+    ingest_retry_max_s: float = constants.INGEST_RETRY_MAX_S
     run_purge: bool = True  # schedule the daily retention purge
+
+    @property
+    def heartbeat_s(self) -> float:
+        """How often a running job's lease is renewed."""
+        return self.lease_s / constants.HEARTBEATS_PER_LEASE

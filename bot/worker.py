@@ -1,11 +1,22 @@
-"""The job worker: claims checks from the database queue, runs them, replies.
+"""The job worker: claims checks from the database queue, runs them, and answers exactly once.
 
-Why a DB queue and not PTB's handlers: PTB confirms an update when it is *fetched*, so a
-crash loses whatever was only in memory. Handlers therefore only write a job row; this worker
-(started in ``post_init``, stopped in ``post_stop``) does the slow part. A job claimed by a
-worker that dies keeps its lease until it expires and is then taken over by the next
-``claim_next``. The user is answered before the job is marked done, so a crash in between
-repeats an answer rather than losing it.
+Why a DB queue: the intake commits a job row before Telegram is told the update was received;
+this worker (started with the application, stopped with it) does the slow part, in any number
+of processes. Each claimed job is a lease with a fencing token: a heartbeat renews it while the
+job runs, and every write the worker makes names the token, so a worker that lost its lease
+(slow, paused, cut off from the database) changes nothing — and then sends nothing, because a
+reply is sent only after winning the fenced answer claim:
+
+    claim job → check (download, serving) → store outcome + claim answer (one commit)
+              → send → stamp answered + close (one commit)
+
+Crash windows: before the answer claim, the next holder redoes the work (a stored outcome is
+reused); between the claim and Telegram receiving the send, the next holder sends it (nothing
+was sent); between Telegram receiving it and the stamp, the next holder sends it again (the
+only duplicate possible, counted in ``answer_claims``; the Bot API has no idempotency key). A
+worker that sent an answer keeps retrying the stamp through a database outage while its lease
+lasts. Telegram's 429s and network errors postpone the job; nothing sleeps longer than a
+heartbeat.
 """
 
 from __future__ import annotations
@@ -17,63 +28,115 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-import httpx
 from sqlalchemy import select
-from telegram import ReplyParameters
-from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db
 from db import jobs
-from serving.client import ServiceUnavailable, ServingError
-from serving.contract import CheckResult, ErrorCode
+from serving.client import BreakerState, ServiceUnavailable, ServingClient, ServingError
+from serving.contract import CheckResult
 
 from bot import replies
-from bot.constants import JobError
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+from bot._outage import is_outage, retry_while_away
+from bot.albums import AlbumReplies
+from bot.constants import DB_RETRY_S, JobError
+from bot.options import BotOptions
+from bot.telegram_io import DownloadFailed, TelegramBusy, TelegramIO, TooLarge, Undeliverable
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-class _TooLarge(Exception):
-    def __init__(self, size: int | None) -> None:
-        super().__init__(f"file too large ({size} bytes)")
-        self.size = size
+# --- what a check came to ----------------------------------------------------------------------
+@dataclass
+class Checked:
+    """A result to store and answer."""
+
+    result: CheckResult
+    sha256: str | None
+    timings: dict[str, float]
+    annotated: str | None = None  # base64 JPEG; never stored
 
 
-class _DownloadFailed(Exception):
-    """Telegram refused the file for good (bad file id, gone)."""
+@dataclass
+class Failed:
+    """A failure to store and answer (``text`` is what the user reads)."""
+
+    code: str
+    message: str
+    text: str
+
+
+@dataclass
+class Postponed:
+    """Back to the queue; ``notify``: tell the user once that it is queued."""
+
+    code: str
+    floor_s: float | None = None
+    notify: bool = False
+    timed_out: bool = False
+
+
+@dataclass
+class _Reply:
+    text: str
+    markup: Any = None
+    photo: bytes | None = None
+
+
+class LeaseLost(Exception):
+    """The job was taken over (or the lease ran out while the database was away)."""
+
+
+@dataclass
+class _Held:
+    """A job in hand: its lease and when (by our clock) the lease surely still holds."""
+
+    job: db.Check
+    lease: jobs.Lease
+    good_until: float
+    lost: bool = field(default=False)
 
 
 class Worker:
-    """``concurrency`` loops that claim, download, check and answer jobs."""
+    """``concurrency`` loops that claim, check and answer jobs; dependencies are handed in."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
-        self.worker_id = f"bot-{uuid.uuid4().hex[:12]}"
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        client: ServingClient,
+        telegram: TelegramIO,
+        albums: AlbumReplies,
+        options: BotOptions,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.telegram = telegram
+        self.albums = albums
+        self.options = options
+        self.worker_id = worker_id or f"bot-{uuid.uuid4().hex[:12]}"
         self.inferences = 0  # serving calls made (tests assert cache hits on it)
+        self.answers = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._inflight: dict[int, asyncio.Task[Any]] = {}
+        self._inflight: dict[int, _Held] = {}
         self._file_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._versions: set[str] = set()
         self._versions_at = float("-inf")
         self._seen_versions: set[str] = set()
-        self._http: httpx.AsyncClient | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self._stopping = False
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
         try:  # versions stored results carry (composite for videos), for the cache after a restart
-            async with self.rt.sessions() as s:
+            async with self.sessions() as s:
                 stored = await s.execute(
                     select(db.Check.model_version)
                     .where(db.Check.status == db.CheckStatus.DONE, db.Check.model_version.is_not(None))
@@ -81,200 +144,301 @@ class Worker:
                     .limit(100)
                 )
                 self._seen_versions.update(str(v) for v in stored.scalars())
-        except Exception:
-            _LOGGER.exception("could not read stored model versions")
-        for index in range(max(1, self.rt.options.worker_concurrency)):
+        except Exception as exc:
+            _LOGGER.warning("could not read stored model versions: %s", _short(exc))
+        for index in range(max(1, self.options.worker_concurrency)):
             self._tasks.append(asyncio.create_task(self._loop(), name=f"fakewatch-worker-{index}"))
         _LOGGER.info("worker %s started with %d loop(s)", self.worker_id, len(self._tasks))
 
     def wake(self) -> None:
-        """A job was enqueued: claim now instead of after the poll interval."""
+        """A job was enqueued (or an album item finished): look now, not after the poll interval."""
         self._wake.set()
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Let running checks finish for ``grace_s``; put the rest back in the queue at once."""
-        grace = self.rt.options.stop_grace_s if grace_s is None else grace_s
+        grace = self.options.stop_grace_s if grace_s is None else grace_s
         self._stopping = True
         self._wake.set()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=grace)
-            interrupted = list(self._inflight)
+            interrupted = [held.lease for held in self._inflight.values()]
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            for check_id in interrupted:
+            for lease in interrupted:
                 with contextlib.suppress(Exception):
-                    async with self.rt.sessions() as s:
-                        await jobs.retry_later(
-                            s, check_id, error_code=JobError.INTERRUPTED, delay_s=0
-                        )
+                    async with self.sessions() as s:
+                        await jobs.retry_later(s, lease.check_id, error_code=JobError.INTERRUPTED,
+                                               delay_s=0, lease=lease)  # fmt: skip
         self._tasks.clear()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
     async def _loop(self) -> None:
         while not self._stopping:
             try:
-                async with self.rt.sessions() as s:
-                    job = await jobs.claim_next(
-                        s, worker_id=self.worker_id, lease_s=self.rt.options.lease_s
-                    )
-            except Exception:
-                _LOGGER.exception("claiming a job failed; retrying")
+                async with self.sessions() as s:
+                    job = await jobs.claim_next(s, worker_id=self.worker_id, lease_s=self.options.lease_s)
+            except Exception as exc:
+                self._log_trouble("claiming a job", exc)
                 job = None
             if job is None:
+                try:
+                    await self.albums.sweep()
+                except Exception as exc:
+                    self._log_trouble("answering albums", exc)
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.rt.options.poll_interval_s)
+                    await asyncio.wait_for(self._wake.wait(), self.options.poll_interval_s)
                 continue
             self._wake.set()  # there may be more: let an idle sibling look too
-            current = asyncio.current_task()
-            assert current is not None
-            self._inflight[job.id] = current
-            try:
-                await self.process(job)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug or the database gone: keep the worker alive
-                _LOGGER.exception("check %s failed unexpectedly", job.id)
-                try:
-                    await self._give_up(job, JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR)
-                except Exception:  # the lease runs out and the job is taken over later
-                    _LOGGER.exception("could not record the failure of check %s", job.id)
-            finally:
-                self._inflight.pop(job.id, None)
+            await self._run_leased(job)
+
+    def _log_trouble(self, what: str, exc: BaseException) -> None:
+        if is_outage(exc):
+            _LOGGER.warning("%s failed, the database is away (%s); retrying", what, _short(exc))
+        else:
+            _LOGGER.exception("%s failed unexpectedly; retrying", what)
+
+    # --- the lease -------------------------------------------------------------------------------
+    async def _run_leased(self, job: db.Check) -> None:
+        """Run one job under its lease: a heartbeat renews it; if it is lost, the work stops."""
+        loop = asyncio.get_running_loop()
+        held = _Held(job, jobs.Lease.of(job), loop.time() + self.options.lease_s)
+        self._inflight[job.id] = held
+        work = asyncio.create_task(self._process_safely(held), name=f"fakewatch-check-{job.id}")
+        beat = self.options.heartbeat_s
+        try:
+            while True:
+                done, _ = await asyncio.wait({work}, timeout=beat)
+                if done:
+                    return
+                renewed = await self._renew(held)
+                # Stop a full heartbeat before the lease can run out: a new holder may claim then.
+                if renewed is False or loop.time() >= held.good_until - beat:
+                    held.lost = True
+                    _LOGGER.warning("lost the lease of check %s: stopping it without answering", job.id)
+                    work.cancel()
+                    await asyncio.gather(work, return_exceptions=True)
+                    return
+        except asyncio.CancelledError:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            raise
+        finally:
+            self._inflight.pop(job.id, None)
+
+    async def _renew(self, held: _Held) -> bool | None:
+        """True renewed, False taken over, None could not tell (the database is away)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with self.sessions() as s:
+                ok = await jobs.renew_lease(s, held.lease, self.options.lease_s)
+        except Exception as exc:
+            self._log_trouble(f"renewing the lease of check {held.job.id}", exc)
+            return None
+        if ok:
+            held.good_until = started + self.options.lease_s
+        return ok
+
+    async def _db(self, held: _Held, op: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """A write under the lease, retried through a database outage while the lease lasts."""
+
+        async def once() -> T:
+            async with self.sessions() as s:
+                return await op(s)
+
+        deadline = held.good_until - self.options.heartbeat_s
+        return await retry_while_away(once, deadline=deadline, every_s=DB_RETRY_S)
+
+    async def _process_safely(self, held: _Held) -> None:
+        try:
+            await self.process(held)
+        except (asyncio.CancelledError, LeaseLost):
+            return
+        except Exception as exc:
+            job = held.job
+            if is_outage(exc):  # the lease runs out; the job is taken over when the database is back
+                _LOGGER.warning("check %s stopped: the database is away (%s)", job.id, _short(exc))
+                return
+            _LOGGER.exception("check %s failed unexpectedly", job.id)
+            with contextlib.suppress(Exception):
+                await self._conclude(held, Failed(JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR))
 
     # --- one job -------------------------------------------------------------------------------
-    async def process(self, job: db.Check) -> None:
-        """Run one claimed job to a terminal state (or back to the queue)."""
-        payload = job.payload or {}
+    async def process(self, held: _Held) -> None:
+        """Run one claimed job to a terminal state, or back to the queue."""
+        job = held.job
+        if job.answered_at is not None:  # answered and stamped, only the close was lost
+            await self._db(held, lambda s: jobs.finish(s, held.lease, answered=True))
+            return
+        if job.outcome_at is not None:  # a previous holder stored the outcome: only answer
+            await self._answer_stored(held)
+            return
+        decision = await self._decide(job)
+        if isinstance(decision, Postponed):
+            await self._postpone(held, decision)
+            return
+        await self._conclude(held, decision)
+
+    async def _decide(self, job: db.Check) -> Checked | Failed | Postponed:
+        opts = self.options
         created = job.created_at
         age = (dt.datetime.now(dt.timezone.utc) - created).total_seconds() if created else 0.0
-        if job.attempts > self.rt.options.max_attempts or age > self.rt.options.max_job_age_s:
-            await self._give_up(job, JobError.EXPIRED, "gave up after retries", replies.GAVE_UP)
-            return
-        limit = self.rt.download_limit
+        if age > opts.max_job_age_s:  # the outage budget is the job's age, not its attempts
+            return Failed(JobError.EXPIRED, f"not checked after {age / 3600:.1f} h", replies.GAVE_UP)
+        limit = self.telegram.download_limit
         if job.file_size and job.file_size > limit:
-            await self._give_up(
-                job, JobError.TOO_LARGE, f"{job.file_size} bytes", replies.too_large(job.file_size, limit)
-            )
-            return
+            return Failed(JobError.TOO_LARGE, f"{job.file_size} bytes", replies.too_large(job.file_size, limit))
+        if job.timeouts >= opts.max_timeouts:
+            return Failed(JobError.TIMED_OUT, f"serving timed out {job.timeouts} times", replies.CHECK_TIMED_OUT)
         async with self._file_lock(job.file_unique_id or f"job-{job.id}"):
             # the same file twice in a row: the second one waits and hits the cache
             cached = await self._cached(job)
             if cached is not None:
-                await self._finish(
-                    job, CheckResult.model_validate(cached.result), annotated=None,
-                    sha256=cached.sha256, timings={"cached": 0.0},
-                )  # fmt: skip
-                return
-            async with self._chat_action(job, silent=bool(payload.get("silent"))):
+                return Checked(CheckResult.model_validate(cached.result), cached.sha256, {"cached": 0.0})
+            if self.client.breaker.state is BreakerState.OPEN:  # don't download for nothing
+                return Postponed(JobError.UNAVAILABLE, floor_s=self.client.breaker.remaining_open_s(), notify=True)
+            async with self.telegram.chat_action(job.chat_id, silent=bool((job.payload or {}).get("silent"))):
                 try:
-                    data = await self._download(job)
-                except _TooLarge as exc:
+                    data = await self.telegram.download(job.file_id, job.file_size)
+                except TooLarge as exc:
                     size = exc.size or job.file_size
-                    await self._give_up(
-                        job, JobError.TOO_LARGE, f"{size} bytes", replies.too_large(size, limit)
-                    )
-                    return
-                except _DownloadFailed as exc:
-                    await self._give_up(job, JobError.DOWNLOAD, str(exc), replies.DOWNLOAD_FAILED)
-                    return
-                except (NetworkError, httpx.HTTPError) as exc:  # transient: try again later
-                    _LOGGER.warning("download of check %s failed: %s", job.id, type(exc).__name__)
-                    await self._postpone(job, JobError.DOWNLOAD, notify=False)
-                    return
+                    return Failed(JobError.TOO_LARGE, f"{size} bytes", replies.too_large(size, limit))
+                except DownloadFailed as exc:
+                    return Failed(JobError.DOWNLOAD, str(exc), replies.DOWNLOAD_FAILED)
+                except TelegramBusy as exc:  # 429 or network: try again later, never fail
+                    _LOGGER.warning("download of check %s postponed: %s", job.id, exc)
+                    return Postponed(JobError.TELEGRAM, floor_s=exc.retry_after_s)
                 sha256 = hashlib.sha256(data).hexdigest()
                 try:
                     self.inferences += 1
-                    result = await self.rt.client.check(data, annotate=True)
+                    result = await self.client.check(data, annotate=True)
                 except ServiceUnavailable as exc:
+                    if exc.timed_out:  # the file's fault: counted per file, not by the breaker
+                        _LOGGER.warning("serving timed out on check %s (%d before)", job.id, job.timeouts)
+                        if job.timeouts + 1 >= opts.max_timeouts:
+                            return Failed(JobError.TIMED_OUT, str(exc)[:500], replies.CHECK_TIMED_OUT)
+                        return Postponed(JobError.TIMED_OUT, timed_out=True)
                     _LOGGER.warning("serving unavailable for check %s: %s", job.id, exc)
-                    floor = getattr(exc, "retry_after_s", None)  # Retry-After / open breaker
-                    await self._postpone(job, JobError.UNAVAILABLE, notify=True, floor_s=floor)
-                    return
+                    return Postponed(JobError.UNAVAILABLE, floor_s=exc.retry_after_s, notify=True)
                 except ServingError as exc:
-                    await self._give_up(job, JobError.INTERNAL, str(exc)[:500], replies.INTERNAL_ERROR)
-                    return
+                    return Failed(JobError.INTERNAL, str(exc)[:500], replies.INTERNAL_ERROR)
                 finally:
                     del data  # no media kept after the check
-            annotated, result.annotated_jpeg_base64 = result.annotated_jpeg_base64, None
-            if result.model is not None:
-                self._seen_versions.add(result.model.version)
-            await self._finish(job, result, annotated=annotated, sha256=sha256, timings=result.timings_ms)
+        annotated, result.annotated_jpeg_base64 = result.annotated_jpeg_base64, None
+        if result.model is not None:
+            self._seen_versions.add(result.model.version)
+        return Checked(result, sha256, dict(result.timings_ms), annotated)
 
-    async def _finish(
-        self,
-        job: db.Check,
-        result: CheckResult,
-        *,
-        annotated: str | None,
-        sha256: str | None,
-        timings: Mapping[str, float],
-    ) -> None:
-        """Answer (unless silent or part of an album), then store the result."""
-        if not job.media_group_id:
-            await self._answer(job, result, annotated)
-        async with self.rt.sessions() as s:
-            await jobs.complete_check(s, job.id, outcome_of(result, sha256=sha256, timings=timings))
-        if job.media_group_id:
-            await self.finish_album((int(job.chat_id or 0), job.media_group_id), job)
+    def _reply_for(self, job: db.Check, decision: Checked | Failed) -> _Reply | None:
+        """What to send for this job, or None (album items, a quiet silent check, no chat)."""
+        payload = job.payload or {}
+        if job.album_key or not job.chat_id:
+            return None
+        if isinstance(decision, Failed):
+            return None if payload.get("silent") else _Reply(decision.text)
+        result = decision.result
+        verdict = str(result.verdict)
+        if payload.get("silent") and not replies.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
+            return None
+        photo = None
+        if decision.annotated and verdict in ("fake", "uncertain"):
+            with contextlib.suppress(ValueError):
+                photo = base64.b64decode(decision.annotated, validate=True)
+        markup = replies.feedback_markup(job.id) if verdict in ("real", "uncertain", "fake") else None
+        return _Reply(replies.verdict_text(result), markup, photo)
 
-    async def _give_up(self, job: db.Check, code: str, message: str, text: str) -> None:
-        if not job.media_group_id and not (job.payload or {}).get("silent"):
-            await self._send_text(job, text)
-        async with self.rt.sessions() as s:
-            await jobs.fail_check(s, job.id, error_code=str(code), message=message)
-        if job.media_group_id:
-            await self.finish_album((int(job.chat_id or 0), job.media_group_id), job)
+    async def _conclude(self, held: _Held, decision: Checked | Failed) -> None:
+        """Store the outcome; answer if there is anything to say; close the job."""
+        job, lease = held.job, held.lease
+        reply = self._reply_for(job, decision)
+        if isinstance(decision, Checked):
+            outcome = outcome_of(decision.result, sha256=decision.sha256, timings=decision.timings)
+            if reply is None:
+                ok = await self._db(held, lambda s: jobs.complete_check(s, job.id, outcome, lease=lease))
+            else:
+                ok = await self._db(held, lambda s: jobs.store_outcome(s, lease, outcome, claim_answer=True))
+        else:
+            code, message = str(decision.code), decision.message
+            if reply is None:
+                ok = await self._db(held, lambda s: jobs.fail_check(s, job.id, error_code=code, message=message,
+                                                                   lease=lease))  # fmt: skip
+            else:
+                ok = await self._db(held, lambda s: jobs.store_failure(s, lease, error_code=code, message=message,
+                                                                      claim_answer=True))  # fmt: skip
+        if not ok:
+            raise LeaseLost(job.id)
+        if reply is None:
+            if job.album_key:
+                self.wake()  # the album may be complete now
+            return
+        await self._send_and_close(held, reply)
 
-    async def _postpone(
-        self, job: db.Check, code: str, *, notify: bool, floor_s: float | None = None
-    ) -> None:
+    async def _answer_stored(self, held: _Held) -> None:
+        """A resumed job: its outcome is stored (the annotated image is not: text only)."""
+        job = held.job
+        stored = replies.stored_result(job)
+        decision: Checked | Failed
+        if job.result:
+            decision = Checked(stored, job.sha256, dict(job.timings_ms or {}))
+        else:
+            decision = Failed(str(job.error_code), job.error_message or "", _failure_text(job, self.telegram.download_limit))
+        reply = self._reply_for(job, decision)
+        if reply is None:
+            ok = await self._db(held, lambda s: jobs.finish(s, held.lease, answered=False))
+        else:
+            if job.answer_claims:
+                _LOGGER.warning("check %s: a previous holder may have sent its answer before dying; "
+                                "answering (again)", job.id)  # fmt: skip
+            ok = await self._db(held, lambda s: jobs.claim_answer(s, held.lease))
+            if ok:
+                await self._send_and_close(held, reply)
+                return
+        if not ok:
+            raise LeaseLost(job.id)
+
+    async def _send_and_close(self, held: _Held, reply: _Reply) -> None:
+        """The answer claim is committed: send, then stamp and close (or postpone)."""
+        job, lease = held.job, held.lease
+        try:
+            await self.telegram.send(int(job.chat_id or 0), _reply_to(job), reply.text,
+                                     markup=reply.markup, photo=reply.photo)  # fmt: skip
+        except TelegramBusy as exc:  # postpone: the answer is stored, the next holder only sends
+            delay = self._backoff(job.attempts, exc.retry_after_s)
+            _LOGGER.warning("answer of check %s postponed %.1fs: %s", job.id, delay, exc)
+            await self._db(held, lambda s: jobs.retry_later(
+                s, job.id, error_code=JobError.TELEGRAM, delay_s=delay, lease=lease,
+                release_answer=not exc.maybe_delivered))  # fmt: skip
+            return
+        except Undeliverable as exc:
+            _LOGGER.info("answer of check %s cannot be delivered: %s", job.id, exc)
+            await self._db(held, lambda s: jobs.finish(s, lease, answered=False))
+            return
+        self.answers += 1
+        if not await self._db(held, lambda s: jobs.finish(s, lease, answered=True)):
+            _LOGGER.warning("check %s was answered but its lease was lost before the stamp", job.id)
+
+    async def _postpone(self, held: _Held, decision: Postponed) -> None:
         """Back to the queue with exponential backoff; the user hears about it once."""
-        opts = self.rt.options
-        delay = min(opts.retry_max_s, opts.retry_base_s * 2 ** max(0, job.attempts - 1))
+        job = held.job
+        delay = self._backoff(job.attempts, decision.floor_s)
+        payload = job.payload or {}
+        if (decision.notify and job.attempts == 1 and not payload.get("silent") and not job.album_key
+                and job.chat_id):  # fmt: skip
+            with contextlib.suppress(TelegramBusy, Undeliverable):
+                await self.telegram.send(int(job.chat_id), _reply_to(job), replies.QUEUED_SERVICE_DOWN)
+        ok = await self._db(held, lambda s: jobs.retry_later(
+            s, job.id, error_code=str(decision.code), delay_s=delay, lease=held.lease,
+            timed_out=decision.timed_out))  # fmt: skip
+        if not ok:
+            raise LeaseLost(job.id)
+
+    def _backoff(self, attempts: int, floor_s: float | None) -> float:
+        opts = self.options
+        delay = min(opts.retry_max_s, opts.retry_base_s * 2 ** max(0, attempts - 1))
         if floor_s:  # the server's Retry-After (or the open breaker), within our own cap
             delay = max(delay, min(float(floor_s), opts.retry_max_s))
-        if notify and job.attempts == 1 and not (job.payload or {}).get("silent"):
-            await self._send_text(job, replies.QUEUED_SERVICE_DOWN)
-        async with self.rt.sessions() as s:
-            await jobs.retry_later(s, job.id, error_code=str(code), delay_s=delay)
-
-    # --- albums ----------------------------------------------------------------------------------
-    async def finish_album(self, key: tuple[int, str], job: db.Check | None = None) -> None:
-        """Send the album's one combined reply once it is complete and every item is done."""
-        albums = self.rt.albums
-        if not albums.is_complete(key):
-            return  # the debounce timer calls again when the album has been quiet
-        async with self.rt.sessions() as s:
-            rows = list(
-                (
-                    await s.execute(
-                        select(db.Check)
-                        .where(db.Check.media_group_id == key[1])
-                        .order_by(db.Check.id)
-                    )
-                ).scalars()
-            )
-        rows = [r for r in rows if r.chat_id in (None, key[0])]  # private chat ids are gone
-        if not rows or any(r.status in (db.CheckStatus.QUEUED, db.CheckStatus.RUNNING) for r in rows):
-            return
-        if not albums.claim_reply(key):
-            return
-        results = [_row_result(r) for r in rows]
-        payload = rows[0].payload or {}
-        if payload.get("silent") and not any(
-            replies.speaks_in_group(str(r.verdict), payload.get("threshold", "uncertain")) for r in results
-        ):
-            return
-        reply_to = albums.reply_to(key) or (job.message_id if job is not None else None)
-        worst = _worst(rows)
-        markup = replies.feedback_markup(worst.id) if worst is not None else None
-        await self._send(
-            key[0], reply_to, replies.album_text(results), markup=markup, photo=None
-        )
+        return delay
 
     # --- helpers -------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -297,7 +461,7 @@ class Worker:
         if not job.file_unique_id:
             return None
         versions = await self._current_versions()
-        async with self.rt.sessions() as s:
+        async with self.sessions() as s:
             for version in sorted(versions):
                 hit = await jobs.find_cached(s, file_unique_id=job.file_unique_id, model_version=version)
                 if hit is not None and hit.id != job.id and hit.result:
@@ -312,9 +476,9 @@ class Worker:
         every part is a version the app serves now: an upgraded model invalidates the cache.
         """
         loop = asyncio.get_running_loop()
-        if loop.time() - self._versions_at >= self.rt.options.models_refresh_s or not self._versions:
+        if loop.time() - self._versions_at >= self.options.models_refresh_s or not self._versions:
             try:
-                versions = (await self.rt.client.models()).served_versions()
+                versions = (await self.client.models()).served_versions()
             except Exception as exc:  # down or old: fall back to what we knew
                 _LOGGER.debug("could not read serving models: %s", type(exc).__name__)
                 versions = set()
@@ -325,144 +489,28 @@ class Worker:
         usable = {v for v in self._seen_versions if set(v.split("+")) <= self._versions}
         return self._versions | usable
 
-    async def _download(self, job: db.Check) -> bytes:
-        """getFile, then a capped download (PTB's own download reads any size into memory)."""
-        limit = self.rt.download_limit
-        try:
-            file = await self.rt.bot.get_file(job.file_id)
-        except BadRequest as exc:
-            if "too big" in exc.message.lower():
-                raise _TooLarge(job.file_size) from None
-            raise _DownloadFailed(exc.message) from None
-        if file.file_size and file.file_size > limit:
-            raise _TooLarge(file.file_size)
-        path = str(file.file_path or "")
-        if not path:
-            raise _DownloadFailed("Telegram returned no file path")
-        if not path.startswith(("http://", "https://")):  # local Bot API server: a local path
-            local = Path(path)
-            if local.stat().st_size > limit:
-                raise _TooLarge(local.stat().st_size)
-            return local.read_bytes()
-        assert self._http is not None
-        chunks: list[bytes] = []
-        total = 0
-        async with self._http.stream("GET", path) as response:
-            if response.status_code in (400, 403, 404):
-                raise _DownloadFailed(f"file download answered {response.status_code}")
-            response.raise_for_status()
-            async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > limit:
-                    raise _TooLarge(total)
-                chunks.append(chunk)
-        return b"".join(chunks)
 
-    @contextlib.asynccontextmanager
-    async def _chat_action(self, job: db.Check, *, silent: bool) -> AsyncIterator[None]:
-        """Show "typing…" (our "checking…") in the chat while the job runs."""
-        chat_id = job.chat_id
-        if silent or not chat_id:
-            yield
-            return
-
-        async def keep_showing() -> None:
-            while True:
-                with contextlib.suppress(TelegramError):
-                    await self.rt.bot.send_chat_action(chat_id, ChatAction.TYPING)
-                await asyncio.sleep(self.rt.options.chat_action_every_s)
-
-        task = asyncio.create_task(keep_showing())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _answer(self, job: db.Check, result: CheckResult, annotated: str | None) -> None:
-        payload = job.payload or {}
-        verdict = str(result.verdict)
-        if payload.get("silent") and not replies.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
-            return
-        photo = None
-        if annotated and verdict in ("fake", "uncertain"):
-            with contextlib.suppress(ValueError):
-                photo = base64.b64decode(annotated, validate=True)
-        markup = replies.feedback_markup(job.id) if verdict in ("real", "uncertain", "fake") else None
-        if not job.chat_id:
-            return
-        await self._send(int(job.chat_id), _reply_to(job), replies.verdict_text(result), markup=markup, photo=photo)
-
-    async def _send_text(self, job: db.Check, text: str) -> None:
-        if job.chat_id:
-            await self._send(int(job.chat_id), _reply_to(job), text, markup=None, photo=None)
-
-    async def _send(
-        self,
-        chat_id: int,
-        reply_to: int | None,
-        text: str,
-        *,
-        markup: Any,
-        photo: bytes | None,
-    ) -> None:
-        """Reply (photo with caption, or text); follows a group→supergroup migration once."""
-        reply = (
-            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-            if reply_to
-            else None
-        )
-        for _ in range(3):
-            try:
-                if photo is not None:
-                    await self.rt.bot.send_photo(
-                        chat_id, photo, caption=text, parse_mode=ParseMode.HTML,
-                        reply_parameters=reply, reply_markup=markup,
-                    )  # fmt: skip
-                else:
-                    await self.rt.bot.send_message(
-                        chat_id, text, parse_mode=ParseMode.HTML,
-                        reply_parameters=reply, reply_markup=markup,
-                    )  # fmt: skip
-                return
-            except ChatMigrated as exc:
-                async with self.rt.sessions() as s:
-                    await jobs.migrate_chat(s, chat_id, exc.new_chat_id)
-                chat_id = exc.new_chat_id
-            except RetryAfter as exc:  # the rate limiter's retries were not enough
-                await asyncio.sleep(_seconds(exc.retry_after) + 0.1)
-            except Forbidden as exc:  # blocked by the user / removed from the group
-                _LOGGER.info("cannot answer in chat: %s", exc.message)
-                return
-            except BadRequest as exc:
-                if photo is not None:  # e.g. the annotated image was refused: fall back to text
-                    photo = None
-                    continue
-                _LOGGER.warning("answer refused: %s", exc.message)
-                return
-            except NetworkError as exc:
-                _LOGGER.warning("answer failed (%s); retrying", exc.message)
-                await asyncio.sleep(1.0)
-
-
-def _seconds(value: float | dt.timedelta) -> float:
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
 
 
 def _reply_to(job: db.Check) -> int | None:
     return int(job.message_id) if job.message_id else None
 
 
-def _row_result(row: db.Check) -> CheckResult:
-    """A stored album item as a result: its check result, or an ``invalid`` one saying why not."""
-    if row.result:
-        return CheckResult.model_validate(row.result)
-    code = row.error_code if row.error_code in set(ErrorCode) else ErrorCode.INTERNAL
-    return CheckResult.invalid(None, code, row.error_message or "")
+def _failure_text(job: db.Check, limit: int) -> str:
+    """The words for a stored failure (a resumed job's answer)."""
+    code = job.error_code
+    if code == JobError.TOO_LARGE:
+        return replies.too_large(job.file_size, limit)
+    return {
+        JobError.EXPIRED: replies.GAVE_UP,
+        JobError.DOWNLOAD: replies.DOWNLOAD_FAILED,
+        JobError.TIMED_OUT: replies.CHECK_TIMED_OUT,
+    }.get(code, replies.INTERNAL_ERROR)  # type: ignore[call-overload]
 
 
-def outcome_of(result: CheckResult, *, sha256: str | None, timings: Mapping[str, float]) -> db.Outcome:
+def outcome_of(result: CheckResult, *, sha256: str | None, timings: dict[str, float]) -> db.Outcome:
     """The typed columns the check log keeps next to the result JSON."""
     return db.Outcome(
         result=result.to_json(),
@@ -478,8 +526,3 @@ def outcome_of(result: CheckResult, *, sha256: str | None, timings: Mapping[str,
         timings_ms=dict(timings),
         sha256=sha256,
     )
-
-
-def _worst(rows: list[db.Check]) -> db.Check | None:
-    scored = [r for r in rows if r.verdict in ("real", "uncertain", "fake")]
-    return max(scored, key=lambda r: r.fake_probability or 0.0, default=None)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -349,7 +349,7 @@ def _outcome_values(outcome: Outcome) -> dict[str, Any]:
 
 
 def _failure_values(error_code: str, message: str) -> dict[str, Any]:
-    return {"result": None, "verdict": None, "error_code": str(error_code), "error_message": message,
+    return {"result": null(), "verdict": None, "error_code": str(error_code), "error_message": message,
             "outcome_at": utcnow()}  # fmt: skip
 
 
@@ -364,7 +364,8 @@ def _finish_values(*, answered: bool) -> dict[str, Any]:
     """
     now = utcnow()
     values: dict[str, Any] = {
-        "status": case((Check.result.is_not(None), CheckStatus.DONE), else_=CheckStatus.FAILED),
+        # a result always has a verdict (even "invalid"); a failure has none
+        "status": case((Check.verdict.is_not(None), CheckStatus.DONE), else_=CheckStatus.FAILED),
         "finished_at": now,
         "lease_until": None,
         "lease_token": None,

@@ -15,7 +15,7 @@ import db
 from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
-from bot import runtime
+from bot import runtime, worker_of
 
 NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
 
@@ -29,7 +29,7 @@ async def test_same_file_forwarded_twice_is_inferred_once(harness: Harness, face
         _, second = harness.send_media(bob_chat, bob, face_photo, "photo", unique_id="U-viral")
         answer = await harness.reply_to(102, second["message_id"])
         rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
-        worker = runtime(app).worker
+        worker = worker_of(app)
     assert worker.inferences == 1 and worker._file_locks == {}  # per-file locks do not pile up
     assert harness.serving.calls == 1  # the second answer came from the stored result
     assert rows[1].timings_ms == {"cached": 0.0}
@@ -58,16 +58,31 @@ async def test_serving_down_then_up_reply_arrives(harness: Harness, face_photo: 
     assert answer and rows[0].verdict is not None
 
 
-async def test_telegram_429_is_retried_after_retry_after(harness: Harness) -> None:
+async def test_telegram_429_postpones_the_answer_by_retry_after(harness: Harness) -> None:
+    """A 429 on the answer puts the job back (its result kept); the next claim only sends."""
     harness.telegram.fail_next("sendMessage", retry_after=1)
     async with harness.bot():
         _, msg = harness.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document",
                                     document_extra={"file_name": "a.mp4"})  # fmt: skip
-        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
-    attempts = [c for c in harness.telegram.sent("sendMessage") if c.params.get("reply_parameters")]
+        attempts = await harness.telegram.wait_for(
+            lambda c: c.method == "sendMessage" and bool(c.params.get("reply_parameters")), count=2
+        )
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
     assert len(attempts) == 2 and attempts[0].result == {"error_code": 429}
     assert attempts[1].at - attempts[0].at >= 1.0  # retry_after honoured
-    assert "not an image or video" in text_of(answer)
+    assert "not an image or video" in text_of(attempts[1])
+    assert harness.serving.calls == 1  # the stored result was answered, not checked again
+    assert rows[0].attempts == 2 and rows[0].answer_claims == 1 and rows[0].answered_at is not None
+
+
+async def test_getfile_429_postpones_instead_of_failing(harness: Harness, face_photo: bytes) -> None:
+    harness.telegram.fail_next("getFile", count=2, retry_after=1)
+    async with harness.bot():
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert rows[0].attempts == 3 and len(harness.telegram.sent("getFile")) == 3
 
 
 async def test_too_large_is_refused_before_getfile(harness: Harness) -> None:
