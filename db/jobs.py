@@ -134,7 +134,7 @@ async def ingest_check(
     None when ``update_id`` was handled before (nothing is written). An item of an album whose
     reply is already claimed or sent is checked and answered on its own instead.
     """
-    check = _new_check(fields)
+    check = _new_check({**fields, "update_id": int(update_id)})
     try:
         if not await _mark_update(session, update_id):
             await session.rollback()

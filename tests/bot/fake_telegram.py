@@ -12,6 +12,9 @@ What it does:
 * ``getFile`` + ``GET /file/bot<token>/<path>`` serve bytes registered with :meth:`add_file`.
 * every call the bot makes is recorded in :attr:`calls`; :meth:`wait_for` awaits one.
 * :meth:`fail_next` makes the next N calls of a method answer an error (429 + retry_after).
+* :class:`FaultPlan` (``fake.faults``) injects, on a seeded schedule, 429s with ``retry_after``
+  and dropped connections (closed before the request is processed, so nothing happened).
+* :meth:`push_edit` queues an ``edited_message`` (a caption edit, for instance).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +71,36 @@ class Call:
 
 
 @dataclass
+class FaultPlan:
+    """Seeded, per-call fault injection: each call of a listed method gets a 429 with probability
+    ``rate_429[method]`` or has its connection dropped (before processing) with ``rate_drop[method]``.
+    ``injected`` counts what was done, per ``"429:<method>"`` / ``"drop:<method>"``."""
+
+    seed: int = 0
+    rate_429: dict[str, float] = field(default_factory=dict)
+    rate_drop: dict[str, float] = field(default_factory=dict)
+    retry_after: tuple[int, int] = (1, 2)
+    enabled: bool = True
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def decide(self, method: str) -> tuple[str, int] | None:
+        if not self.enabled:
+            return None
+        roll = self._rng.random()
+        p429 = self.rate_429.get(method, 0.0)
+        if roll < p429:
+            self.injected[f"429:{method}"] = self.injected.get(f"429:{method}", 0) + 1
+            return "429", self._rng.randint(*self.retry_after)
+        if roll < p429 + self.rate_drop.get(method, 0.0):
+            self.injected[f"drop:{method}"] = self.injected.get(f"drop:{method}", 0) + 1
+            return "drop", 0
+        return None
+
+
+@dataclass
 class _Failure:
     status: int
     description: str
@@ -104,6 +138,7 @@ class FakeTelegram:
         self._new_update = asyncio.Condition()
         self._new_call = asyncio.Condition()
         self._failures: dict[str, list[_Failure]] = {}
+        self.faults: FaultPlan | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -209,6 +244,11 @@ class FakeTelegram:
         """Queue a message update; returns ``(update_id, message)``."""
         msg = self.message(chat, from_user, **fields)
         return self.push_update({"message": msg}), msg
+
+    def push_edit(self, message: dict[str, Any], **changes: Any) -> int:
+        """Queue an ``edited_message`` update: the same message (same id) with ``changes``."""
+        edited = {**message, **changes, "edit_date": int(time.time())}
+        return self.push_update({"edited_message": edited})
 
     def push_callback(self, from_user: dict[str, Any], message: dict[str, Any], data: str) -> int:
         return self.push_update(
@@ -324,6 +364,18 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files = await self._params(request)
         call = Call(method, params, files)
+        fault = self.faults.decide(method) if self.faults is not None else None
+        if fault is not None:
+            kind, retry_after = fault
+            if kind == "drop":  # the connection dies before anything is done
+                call.result = {"dropped": True}
+                await self._record(call)
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)
+            call.result = {"error_code": 429}
+            await self._record(call)
+            return _error(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
         failures = self._failures.get(method)
         if failures:
             failure = failures[0]
