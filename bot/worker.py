@@ -49,6 +49,7 @@ from bot.telegram_io import DownloadFailed, TelegramBusy, TelegramIO, TooLarge, 
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+OUTAGE_LOG_EVERY_S = 10.0
 
 
 # --- what a check came to ----------------------------------------------------------------------
@@ -131,6 +132,7 @@ class Worker:
         self._versions: set[str] = set()
         self._versions_at = float("-inf")
         self._seen_versions: set[str] = set()
+        self._outage_logged: dict[str, float] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -193,10 +195,13 @@ class Worker:
             await self._run_leased(job)
 
     def _log_trouble(self, what: str, exc: BaseException) -> None:
-        if is_outage(exc):
-            _LOGGER.warning("%s failed, the database is away (%s); retrying", what, _short(exc))
-        else:
+        if not is_outage(exc):
             _LOGGER.exception("%s failed unexpectedly; retrying", what)
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._outage_logged.get(what, float("-inf")) >= OUTAGE_LOG_EVERY_S:  # one line, not one per poll
+            self._outage_logged[what] = now
+            _LOGGER.warning("%s failed, the database is away (%s); retrying", what, _short(exc))
 
     # --- the lease -------------------------------------------------------------------------------
     async def _run_leased(self, job: db.Check) -> None:
@@ -369,8 +374,11 @@ class Worker:
         if not ok:
             raise LeaseLost(job.id)
         if reply is None:
-            if job.album_key:
-                self.wake()  # the album may be complete now
+            if job.album_key:  # the album may be complete now (else an idle loop sends it later)
+                try:
+                    await self.albums.sweep()
+                except Exception as exc:
+                    self._log_trouble("answering albums", exc)
             return
         await self._send_and_close(held, reply)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import sys
@@ -222,3 +223,62 @@ async def test_answer_follows_a_group_migration(harness: Harness) -> None:
         rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
     assert "not an image or video" in text_of(answer[0])
     assert rows[0].chat_id == -1004242 and rows[0].source == db.Source.GROUP
+
+
+async def test_a_worker_that_lost_its_lease_does_not_answer(harness: Harness, face_photo: bytes) -> None:
+    """Another holder took the job over while the check ran: the stale worker stores and sends
+    nothing; when that holder's lease runs out, the job is answered exactly once."""
+    from sqlalchemy import update
+
+    harness.serving.hold()
+    async with harness.bot(replace(FAST, lease_s=60.0)):
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        await asyncio.wait_for(harness.serving.started_checks.wait(), 30)
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.RUNNING)
+        async with harness.sessions() as s:  # a second worker claims it (as after an expired lease)
+            await s.execute(update(db.Check).where(db.Check.id == rows[0].id)
+                            .values(worker_id="other-bot", lease_token="other-token"))  # fmt: skip
+            await s.commit()
+        harness.serving.release()
+        await asyncio.sleep(2.0)
+        replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+        assert replies == []  # the stale worker did not answer
+        stale = (await harness.checks())[0]
+        assert stale.outcome_at is None and stale.answer_claims == 0 and stale.worker_id == "other-bot"
+        async with harness.sessions() as s:  # ...and the other holder dies: its lease runs out
+            await s.execute(update(db.Check).where(db.Check.id == rows[0].id)
+                            .values(next_attempt_at=dt.datetime.now(dt.timezone.utc)))  # fmt: skip
+            await s.commit()
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        done = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
+        await asyncio.sleep(1.0)
+    replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert len(replies) == 1 and ("Fake probability" in text_of(answer) or "no faces" in text_of(answer))
+    assert done[0].attempts == 2 and done[0].answer_claims == 1 and done[0].answered_at is not None
+
+
+async def test_a_file_that_keeps_timing_out_fails_clearly_without_opening_the_breaker(
+    harness: Harness, face_photo: bytes
+) -> None:
+    harness.serving.hold()  # serving never answers this file
+    options = replace(FAST, serving_breaker_threshold=1, max_timeouts=3)
+    async with harness.bot(options, request_timeout_s=0.5) as app:
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"], timeout=60)
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.FAILED)
+        breaker = worker_of(app).client.breaker
+        assert breaker.state.value == "closed"  # one slow file does not cut everyone off
+    assert "took too long" in text_of(answer)
+    assert rows[0].error_code == "check_timeout" and rows[0].timeouts == 2 and rows[0].attempts == 3
+    assert harness.serving.calls == 3  # one try per claim, no retries inside a claim
+    assert not [c for c in harness.telegram.calls if "queued" in text_of(c)]
+
+
+async def test_an_open_breaker_postpones_before_downloading(harness: Harness, face_photo: bytes) -> None:
+    await harness.serving.stop()
+    async with harness.bot(replace(FAST, serving_breaker_reset_s=60.0)):
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-a")
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-b")
+        rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.attempts >= 2 for x in r))
+    assert all(r.error_code == "unavailable" and r.status != db.CheckStatus.FAILED for r in rows)
+    assert not harness.telegram.sent("getFile")  # nothing fetched for a check that cannot run
