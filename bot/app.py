@@ -44,6 +44,7 @@ from bot.options import BotOptions
 from bot.ratelimit import InboundLimiter
 from bot.runtime import BOT_DATA_KEY, Runtime, download_limit
 from bot.telegram_io import TelegramIO
+from bot.webhook import WebhookServer
 from bot.worker import Worker
 from fakewatch.settings import Settings
 
@@ -54,6 +55,7 @@ MEDIA = filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.VIDEO_NOTE |
 #: New messages only: an edited message (a caption edit…) starts no work and costs no token.
 NEW = filters.UpdateType.MESSAGE
 WORKER_KEY = "fakewatch-worker"
+WEBHOOK_KEY = "fakewatch-webhook"
 _PARTS_KEY = "fakewatch-parts"
 
 COMMANDS = {
@@ -232,29 +234,42 @@ async def purge_now(rt: Runtime) -> int:
 async def running(
     app: Application, *, poll_timeout_s: float | None = None, polling: bool = True
 ) -> AsyncIterator[Application]:
-    """Run ``app`` inside an existing event loop: the worker, and (``polling``) the intake.
+    """Run ``app`` inside an existing event loop: the worker, and (``polling``) the intake —
+    long polling, or the webhook server when ``FAKEWATCH_TELEGRAM_WEBHOOK_URL`` is set.
 
-    ``polling=False`` runs only the job worker: Telegram allows one ``getUpdates`` poller per
-    token, so extra bot processes scale out by draining the shared database queue.
+    ``polling=False`` runs only the job worker: Telegram allows one intake per token, so extra
+    bot processes scale out by draining the shared database queue.
     """
     options: BotOptions = app.bot_data["_options"]
+    settings: Settings = app.bot_data["_settings"]
     await app.initialize()
     poller: Poller | None = None
+    webhook: WebhookServer | None = None
     try:
         if app.post_init:
             await app.post_init(app)
         await app.start()
         if polling:
-            poller = Poller(
-                Intake(app, app.bot_data[BOT_DATA_KEY]),
-                poll_timeout_s=poll_timeout_s or options.poll_timeout_s,
-                retry_max_s=options.ingest_retry_max_s,
-            )
-            poller.start()
+            intake = Intake(app, app.bot_data[BOT_DATA_KEY])
+            if settings.telegram_webhook_url:
+                assert settings.telegram_webhook_secret is not None  # the settings refuse one without
+                webhook = WebhookServer(
+                    intake, url=settings.telegram_webhook_url,
+                    secret=settings.telegram_webhook_secret.get_secret_value(),
+                    host=settings.telegram_webhook_host, port=settings.telegram_webhook_port,
+                )  # fmt: skip
+                await webhook.start()
+                app.bot_data[WEBHOOK_KEY] = webhook
+            else:
+                poller = Poller(intake, poll_timeout_s=poll_timeout_s or options.poll_timeout_s,
+                                retry_max_s=options.ingest_retry_max_s)  # fmt: skip
+                poller.start()
         yield app
     finally:
         if poller is not None:
             await poller.stop()
+        if webhook is not None:
+            await webhook.stop()
         if app.running:
             await app.stop()
         if app.post_stop:

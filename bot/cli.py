@@ -1,4 +1,4 @@
-"""``fakewatch bot``: run the Telegram bot with long polling until SIGINT/SIGTERM.
+"""``fakewatch bot``: run the Telegram bot (long polling or a webhook) until SIGINT/SIGTERM.
 
 Migrations run first (prestart, full-stack-template style) so a fresh database just works;
 the token never reaches the logs (httpx silenced + a redacting filter on every handler).
@@ -40,8 +40,9 @@ _TUNABLES = {
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fakewatch bot",
-        description="Run the fakewatch Telegram bot (long polling). Configure with FAKEWATCH_* "
-        "variables: TELEGRAM_TOKEN, TELEGRAM_BASE_URL, DATABASE_URL, SERVING_URL, OPERATOR_IDS…",
+        description="Run the fakewatch Telegram bot (long polling, or a webhook when "
+        "FAKEWATCH_TELEGRAM_WEBHOOK_URL is set). Configure with FAKEWATCH_* variables: TELEGRAM_TOKEN, "
+        "TELEGRAM_BASE_URL, DATABASE_URL, SERVING_URL, OPERATOR_IDS, TELEGRAM_WEBHOOK_SECRET…",
     )
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     parser.add_argument(
@@ -90,7 +91,7 @@ def bot_main(argv: list[str] | None = None) -> int:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         asyncio.run(db.upgrade(url))
     app = build_application(settings, options)
-    mode = "worker" if args.worker_only else "polling"
+    mode = "worker" if args.worker_only else "webhook" if settings.telegram_webhook_url else "polling"
     logging.getLogger(__name__).info("fakewatch bot %s (database %s)", mode, db.redact_url(url))
     asyncio.run(_run_until_signalled(app, polling=not args.worker_only))
     return 0

@@ -413,10 +413,10 @@ class Worker:
                                      markup=reply.markup, photo=reply.photo)  # fmt: skip
         except TelegramBusy as exc:  # postpone: the answer is stored, the next holder only sends
             delay = self._backoff(job.attempts, exc.retry_after_s)
+            unsent = not exc.maybe_delivered  # a 429 or a refused connection: surely not sent
             _LOGGER.warning("answer of check %s postponed %.1fs: %s", job.id, delay, exc)
             await self._db(held, lambda s: jobs.retry_later(
-                s, job.id, error_code=JobError.TELEGRAM, delay_s=delay, lease=lease,
-                release_answer=not exc.maybe_delivered))  # fmt: skip
+                s, job.id, error_code=JobError.TELEGRAM, delay_s=delay, lease=lease, release_answer=unsent))  # fmt: skip
             return
         except Undeliverable as exc:
             _LOGGER.info("answer of check %s cannot be delivered: %s", job.id, exc)

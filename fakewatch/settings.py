@@ -9,6 +9,7 @@ settings refuse the embedded development defaults (full-stack-fastapi-template s
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_local_mode: bool = False
+    # Webhook mode (empty URL: long polling). Telegram posts each update to this public URL with
+    # the secret in X-Telegram-Bot-Api-Secret-Token; the bot listens on host:port behind your TLS
+    # proxy and answers 200 only once the update is committed.
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
     operator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     pseudonym_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     retention_days: int = 30
@@ -102,6 +110,18 @@ class Settings(BaseSettings):
                     )
             if not self.database_url:
                 raise ValueError("FAKEWATCH_DATABASE_URL must be set in production")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Self:
+        """A webhook without a secret would take updates from anyone who finds the URL."""
+        if self.telegram_webhook_url:
+            secret = self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+                raise ValueError(
+                    "FAKEWATCH_TELEGRAM_WEBHOOK_SECRET must be set with a webhook URL: 16-256 characters "
+                    "of A-Z, a-z, 0-9, _ and -"
+                )
         return self
 
     @property

@@ -15,11 +15,15 @@ What it does:
 * :class:`FaultPlan` (``fake.faults``) injects, on a seeded schedule, 429s with ``retry_after``
   and dropped connections (closed before the request is processed, so nothing happened).
 * :meth:`push_edit` queues an ``edited_message`` (a caption edit, for instance).
+* ``setWebhook`` switches to webhook delivery: queued updates are POSTed one at a time to the
+  URL with the secret header, retried until answered 2xx (``webhook_deliveries`` records each
+  try); ``getWebhookInfo`` reports the pending count; ``getUpdates`` then answers 409.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -139,6 +143,10 @@ class FakeTelegram:
         self._new_call = asyncio.Condition()
         self._failures: dict[str, list[_Failure]] = {}
         self.faults: FaultPlan | None = None
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_deliveries: list[tuple[int, int | None]] = []  # (update_id, HTTP status)
+        self.webhook_retry_s = 0.3
+        self._webhook_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -155,6 +163,7 @@ class FakeTelegram:
         return self
 
     async def close(self) -> None:
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -414,10 +423,55 @@ class FakeTelegram:
         return BOT_USER
 
     async def _m_deleteWebhook(self, params: dict, files: dict) -> Any:
+        await self._stop_webhook()
         return True
 
     async def _m_setWebhook(self, params: dict, files: dict) -> Any:
+        await self._stop_webhook()
+        self.webhook = {"url": str(params["url"]), "secret": params.get("secret_token")}
+        self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_webhooks())
         return True
+
+    async def _m_getWebhookInfo(self, params: dict, files: dict) -> Any:
+        pending = len(self._updates) + len(self._forced) if self.webhook else 0
+        return {"url": self.webhook["url"] if self.webhook else "", "has_custom_certificate": False,
+                "pending_update_count": pending}  # fmt: skip
+
+    async def _stop_webhook(self) -> None:
+        self.webhook = None
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
+
+    async def _deliver_webhooks(self) -> None:
+        """Telegram's side of a webhook: the oldest pending update, until it is answered 2xx."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            while self.webhook is not None:
+                if not self._forced and not self._updates:
+                    async with self._new_update:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._new_update.wait(), 0.5)
+                    continue
+                queue = self._forced if self._forced else self._updates
+                update = queue[0]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret"] or ""}
+                try:
+                    async with http.post(self.webhook["url"], json=update, headers=headers,
+                                         timeout=aiohttp.ClientTimeout(total=30)) as resp:  # fmt: skip
+                        status: int | None = resp.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = None
+                self.webhook_deliveries.append((update["update_id"], status))
+                if status is not None and 200 <= status < 300:
+                    if queue and queue[0] is update:
+                        queue.pop(0)
+                    self._delivered.append(update)
+                else:
+                    await asyncio.sleep(self.webhook_retry_s)
 
     async def _m_close(self, params: dict, files: dict) -> Any:
         return True
@@ -426,6 +480,8 @@ class FakeTelegram:
         return True
 
     async def _m_getUpdates(self, params: dict, files: dict) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)

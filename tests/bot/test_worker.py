@@ -16,7 +16,7 @@ import db
 from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
-from bot import runtime, worker_of
+from bot import worker_of
 
 NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
 
