@@ -44,8 +44,9 @@ def tiny_checkpoints(root: Path, *, image_version: str = "2.0.0", video_version:
     """Untrained tiny image and video checkpoints (safetensors + card) under ``root``."""
     from serving.models import init_checkpoint, save_checkpoint
 
+    extra = {"training": image_training} if image_training is not None else {}
     image = init_checkpoint("image", name="tiny-bot-serve-image", architecture="tiny_cnn", input_size=64,
-                            version=image_version, training=image_training or {})  # fmt: skip
+                            version=image_version, **extra)  # fmt: skip
     video = init_checkpoint("video", name="tiny-bot-serve-video", architecture="tiny_lstm",
                             input_size=32, sequence_length=4, version=video_version)  # fmt: skip
     save_checkpoint(image.model, image.card, root / "image")
