@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fakewatch-installed
 
-.PHONY: run test venv system-deps bench clean
+.PHONY: run test venv system-deps bench soak clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The bot's full fault-injection soak (300 updates, 10 bot kills, 2 serving restarts, a 20 s
+# database outage); `make test` runs a short one. Writes the figures to benchmarks/results/.
+soak: $(STAMP)
+	$(BIN)/python tests/bot/soak.py --out benchmarks/results/soak-cpu2.json
 
 clean:
 	rm -rf $(VENV)
