@@ -45,3 +45,39 @@ async def test_every_update_is_answered_exactly_once_through_kills_and_outages(s
     assert figures["tracebacks_in_bot_logs"] == 0, f"see the bot logs in {figures['logs_dir']}"
     assert figures["answered"] > 0 and figures["p95_answer_s"] is not None
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_the_soak_counts_lost_duplicate_and_stray_answers() -> None:
+    """The soak's own arithmetic can fail: a missing answer is lost, a second one a duplicate."""
+    from types import SimpleNamespace
+
+    from fake_telegram import Call
+    from soak import Plan, Target, verdict_of
+
+    def answer(chat: int, message: int, text: str = "✅ Looks real", ok: bool = True) -> Call:
+        result = {"message_id": 1} if ok else {"error_code": 429}
+        return Call("sendMessage", {"chat_id": chat, "text": text, "reply_parameters": {"message_id": message}},
+                    at=10.0, result=result)  # fmt: skip
+
+    plan = Plan()
+    plan.add(Target(1, 1, "private-photo", 0.0, 1, 101))  # answered once
+    plan.add(Target(1, 2, "private-photo", 0.0, 1, 102))  # answered twice
+    plan.add(Target(1, 3, "private-photo", 0.0, 1, 103))  # only a 429 and a "queued" notice: lost
+    plan.add(Target(1, 4, "album-item", 0.0, 0, 104))  # answered, should not be
+    plan.add(Target(-5, 5, "group-auto", 0.0, None, 105, "fake"))  # silent "real": 0 expected
+    plan.add(Target(7, 6, "spam", 0.0, None, 106))  # refused (no job row): 0 expected
+    rows = [SimpleNamespace(update_id=u, status=db_done(), verdict="real", answer_claims=1) for u in (101, 102, 103, 105)]
+    calls = [answer(1, 1), answer(1, 2), answer(1, 2), answer(1, 3, ok=False),
+             answer(1, 3, text="The checker is busy or offline right now. Your check is queued and I'll reply"),
+             answer(1, 4), answer(9, 9)]  # fmt: skip
+    figures = verdict_of(plan, calls, rows, [])
+    assert figures["lost"] == 1 and figures["lost_detail"][0]["message"] == 3
+    assert figures["duplicates"] == 3  # message 2 twice, the album item, the stray answer to 9
+    assert figures["refused_by_rate_limit"] == 1 and figures["interim_notices"] == 1
+    assert figures["answered"] == 3 and figures["p95_answer_s"] == 10.0
+
+
+def db_done():
+    import db
+
+    return db.CheckStatus.DONE
