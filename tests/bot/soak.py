@@ -589,9 +589,12 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps({k: v for k, v in figures.items() if k != "events"}, indent=1)
     print(text)
     if args.out is not None:
+        kept = {k: v for k, v in figures.items() if k != "logs_dir"}
+        kept["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        kept["machine"] = f"{os.cpu_count()} CPU cores, no GPU; load average {os.getloadavg()[0]:.1f} at the end"
+        kept["config"] = asdict(config) | {"shared_data": "../shared/data"}
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({**figures, "config": asdict(config) | {"shared_data": "../shared/data"}},
-                                       indent=1, default=str) + "\n")  # fmt: skip
+        args.out.write_text(json.dumps(kept, indent=1, default=str) + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["non_terminal_jobs"] == 0
     return 0 if ok and figures["tracebacks_in_bot_logs"] == 0 else 1
 
