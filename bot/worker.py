@@ -32,7 +32,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db
@@ -45,6 +44,7 @@ from bot._outage import is_outage, retry_while_away
 from bot.albums import AlbumReplies
 from bot.constants import DB_RETRY_S, JobError
 from bot.options import BotOptions
+from bot.result_cache import ResultCache
 from bot.telegram_io import DownloadFailed, TelegramBusy, TelegramIO, TooLarge, Undeliverable
 
 _LOGGER = logging.getLogger(__name__)
@@ -129,23 +129,14 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: dict[int, _Held] = {}
         self._file_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-        self._versions: set[str] = set()
-        self._versions_at = float("-inf")
-        self._seen_versions: set[str] = set()
+        self.cache = ResultCache(sessions=sessions, client=client, refresh_s=options.models_refresh_s)
         self._outage_logged: dict[str, float] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self._stopping = False
-        try:  # versions stored results carry (composite for videos), for the cache after a restart
-            async with self.sessions() as s:
-                stored = await s.execute(
-                    select(db.Check.model_version)
-                    .where(db.Check.status == db.CheckStatus.DONE, db.Check.model_version.is_not(None))
-                    .distinct()
-                    .limit(100)
-                )
-                self._seen_versions.update(str(v) for v in stored.scalars())
+        try:
+            await self.cache.load()
         except Exception as exc:
             _LOGGER.warning("could not read stored model versions: %s", _short(exc))
         for index in range(max(1, self.options.worker_concurrency)):
@@ -298,7 +289,7 @@ class Worker:
             return Failed(JobError.TIMED_OUT, f"serving timed out {job.timeouts} times", replies.CHECK_TIMED_OUT)
         async with self._file_lock(job.file_unique_id or f"job-{job.id}"):
             # the same file twice in a row: the second one waits and hits the cache
-            cached = await self._cached(job)
+            cached = await self.cache.find(job)
             if cached is not None:
                 return Checked(CheckResult.model_validate(cached.result), cached.sha256, {"cached": 0.0})
             if self.client.breaker.state is BreakerState.OPEN:  # don't download for nothing
@@ -332,7 +323,7 @@ class Worker:
                     del data  # no media kept after the check
         annotated, result.annotated_jpeg_base64 = result.annotated_jpeg_base64, None
         if result.model is not None:
-            self._seen_versions.add(result.model.version)
+            self.cache.saw(result.model.version)
         return Checked(result, sha256, dict(result.timings_ms), annotated)
 
     def _reply_for(self, job: db.Check, decision: Checked | Failed) -> _Reply | None:
@@ -464,38 +455,6 @@ class Worker:
             users[0] -= 1
             if users[0] == 0:
                 self._file_locks.pop(key, None)
-
-    async def _cached(self, job: db.Check) -> db.Check | None:
-        if not job.file_unique_id:
-            return None
-        versions = await self._current_versions()
-        async with self.sessions() as s:
-            for version in sorted(versions):
-                hit = await jobs.find_cached(s, file_unique_id=job.file_unique_id, model_version=version)
-                if hit is not None and hit.id != job.id and hit.result:
-                    return hit
-        return None
-
-    async def _current_versions(self) -> set[str]:
-        """Model versions whose stored results may be reused.
-
-        The serving app's versions (refreshed every minute, last known while it is down) plus
-        the versions results reported (a video's is composite, ``image+video``) as long as
-        every part is a version the app serves now: an upgraded model invalidates the cache.
-        """
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._versions_at >= self.options.models_refresh_s or not self._versions:
-            try:
-                versions = (await self.client.models()).served_versions()
-            except Exception as exc:  # down or old: fall back to what we knew
-                _LOGGER.debug("could not read serving models: %s", type(exc).__name__)
-                versions = set()
-            if versions:
-                self._versions, self._versions_at = versions, loop.time()
-        if not self._versions:
-            return set(self._seen_versions)
-        usable = {v for v in self._seen_versions if set(v.split("+")) <= self._versions}
-        return self._versions | usable
 
 
 def _short(exc: BaseException) -> str:

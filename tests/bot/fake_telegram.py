@@ -143,6 +143,9 @@ class FakeTelegram:
         self._new_call = asyncio.Condition()
         self._failures: dict[str, list[_Failure]] = {}
         self.faults: FaultPlan | None = None
+        self._holds: dict[str, bool] = {}  # method -> delivered before the hang?
+        self._release = asyncio.Event()
+        self.holding = asyncio.Event()  # set while a held call hangs
         self.webhook: dict[str, Any] | None = None
         self.webhook_deliveries: list[tuple[int, int | None]] = []  # (update_id, HTTP status)
         self.webhook_retry_s = 0.3
@@ -212,6 +215,17 @@ class FakeTelegram:
         self._failures.setdefault(method, []).append(
             _Failure(status, description, parameters or None, count)
         )
+
+    def hold_next(self, method: str, *, delivered: bool) -> None:
+        """The next call of ``method`` hangs until :meth:`release_holds` — before doing anything
+        (``delivered=False``: it then fails, nothing was sent) or after doing it (``delivered=True``:
+        the message exists, only the answer to the bot is lost), as a connection that dies."""
+        self._holds[method] = delivered
+        self._release.clear()
+        self.holding.clear()
+
+    def release_holds(self) -> None:
+        self._release.set()
 
     def push_update(self, body: dict[str, Any]) -> int:
         """Queue an update (``update_id`` assigned unless given); returns its id."""
@@ -385,6 +399,16 @@ class FakeTelegram:
             call.result = {"error_code": 429}
             await self._record(call)
             return _error(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+        if method in self._holds:
+            delivered = self._holds.pop(method)
+            if not delivered:
+                call.result = {"held": True}
+                await self._record(call)
+                self.holding.set()
+                await self._release.wait()
+                return _error(500, "Internal Server Error: the request was dropped")
+        else:
+            delivered = False
         failures = self._failures.get(method)
         if failures:
             failure = failures[0]
@@ -406,6 +430,9 @@ class FakeTelegram:
         if method != "getUpdates":  # recorded inside, only when it delivers something
             call.result = result
             await self._record(call)
+        if delivered:  # done, but the answer never reaches the bot
+            self.holding.set()
+            await self._release.wait()
         return web.json_response({"ok": True, "result": result})
 
     async def _file(self, request: web.Request) -> web.StreamResponse:

@@ -282,3 +282,47 @@ async def test_an_open_breaker_postpones_before_downloading(harness: Harness, fa
         rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.attempts >= 2 for x in r))
     assert all(r.error_code == "unavailable" and r.status != db.CheckStatus.FAILED for r in rows)
     assert not harness.telegram.sent("getFile")  # nothing fetched for a check that cannot run
+
+
+async def _killed_while_answering(harness: Harness, *, delivered: bool) -> tuple[list[Any], db.Check]:
+    """A bot process is SIGKILLed while its answer hangs on the way to Telegram (before Telegram
+    did anything, or after it sent the message); a fresh bot takes the job over."""
+    harness.telegram.hold_next("sendMessage", delivered=delivered)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fakewatch.cli", "bot", "--no-migrate", "--lease-s", "4",
+        "--poll-interval-s", "0.2", "--poll-timeout-s", "1", "--worker-concurrency", "1",
+        cwd=REPO_ROOT, env=_bot_env(harness), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document", document_extra={"file_name": "a.mp4"})
+        await asyncio.wait_for(harness.telegram.holding.wait(), 60)
+        claimed = (await harness.checks())[0]
+        assert claimed.status == db.CheckStatus.RUNNING and claimed.answer_claims == 1 and claimed.outcome_at
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    harness.telegram.release_holds()
+    async with harness.bot(replace(FAST, lease_s=2.0)):
+        rows = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE, timeout=30)
+        await asyncio.sleep(1.0)
+    answers = [c for c in harness.telegram.sent("sendMessage")
+               if (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+               and isinstance(c.result, dict) and "message_id" in c.result]  # fmt: skip
+    return answers, rows[0]
+
+
+async def test_killed_before_telegram_got_the_answer_it_is_sent_once(harness: Harness) -> None:
+    answers, row = await _killed_while_answering(harness, delivered=False)
+    assert len(answers) == 1 and "not an image or video" in text_of(answers[0])
+    assert row.answer_claims == 2 and harness.serving.calls == 1  # the stored result, sent by the next holder
+
+
+async def test_killed_after_telegram_sent_the_answer_it_is_repeated_once_and_counted(harness: Harness) -> None:
+    """The one window no Bot API client can close (sendMessage has no idempotency key): Telegram
+    sent the answer, the bot died before stamping it. The next holder sends it again, and
+    ``answer_claims == 2`` records that it may have. The soak counts these as ``answer_resends``."""
+    answers, row = await _killed_while_answering(harness, delivered=True)
+    assert len(answers) == 2 and row.answer_claims == 2 and row.answered_at is not None
