@@ -13,13 +13,14 @@ dependencies handed in (``bot.worker``, ``bot.albums``, ``bot.telegram_io``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import BotCommand, Update
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -230,6 +231,19 @@ async def purge_now(rt: Runtime) -> int:
     return deleted
 
 
+async def _initialize(app: Application, *, retry_max_s: float) -> None:
+    """``Application.initialize`` (it asks Telegram ``getMe``), retried while Telegram is away."""
+    delay = 0.5
+    while True:
+        try:
+            await app.initialize()
+            return
+        except (NetworkError, RetryAfter) as exc:
+            _LOGGER.warning("Telegram not reachable at start (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, retry_max_s)
+
+
 @asynccontextmanager
 async def running(
     app: Application, *, poll_timeout_s: float | None = None, polling: bool = True
@@ -242,7 +256,7 @@ async def running(
     """
     options: BotOptions = app.bot_data["_options"]
     settings: Settings = app.bot_data["_settings"]
-    await app.initialize()
+    await _initialize(app, retry_max_s=options.ingest_retry_max_s)
     poller: Poller | None = None
     webhook: WebhookServer | None = None
     try:

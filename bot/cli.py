@@ -89,7 +89,16 @@ def bot_main(argv: list[str] | None = None) -> int:
     if not args.no_migrate:
         if url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(db.upgrade(url))
+        try:
+            asyncio.run(db.upgrade(url))
+        except Exception as exc:
+            from bot._outage import is_outage
+
+            if not is_outage(exc):
+                raise
+            print(f"fakewatch bot: the database is not reachable ({db.redact_url(url)}): {type(exc).__name__}; "
+                  "start it, or run with --no-migrate", file=sys.stderr)  # fmt: skip
+            return 1
     app = build_application(settings, options)
     mode = "worker" if args.worker_only else "webhook" if settings.telegram_webhook_url else "polling"
     logging.getLogger(__name__).info("fakewatch bot %s (database %s)", mode, db.redact_url(url))

@@ -339,3 +339,23 @@ async def test_operator_commands_answer_only_in_a_private_chat(harness: Harness)
     assert all(c.params["chat_id"] == group["id"] for c in refusals)
     assert not [c for c in harness.telegram.calls if "fakewatch stats" in text_of(c)]
     assert not harness.telegram.sent("sendDocument")
+
+
+async def test_limits_count_album_items_and_files_like_any_message(harness: Harness, face_photo: bytes) -> None:
+    """Burst 3: an album of two and a file pass, the next message is refused (one polite notice);
+    the album is answered for the items that passed."""
+    from dataclasses import replace
+
+    options = replace(harness.options, user_burst=3, user_per_minute=0.001)
+    async with harness.bot(options):
+        _, first = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="lim-a", media_group_id="lim")
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="lim-b", media_group_id="lim")
+        _, doc = harness.send_media(ALICE_CHAT, ALICE, face_photo, "document", unique_id="lim-c",
+                                    document_extra={"file_name": "x.jpg"})  # fmt: skip
+        _, over = harness.send_media(ALICE_CHAT, ALICE, face_photo, "document", unique_id="lim-d")
+        notice = await harness.reply_to(ALICE_CHAT["id"], over["message_id"])
+        album = await harness.reply_to(ALICE_CHAT["id"], first["message_id"])
+        await harness.reply_to(ALICE_CHAT["id"], doc["message_id"])
+        rows = await harness.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
+    assert "please wait a minute" in text_of(notice) and "Album of 2" in text_of(album)
+    assert sorted(r.file_unique_id for r in rows) == ["lim-a", "lim-b", "lim-c"]

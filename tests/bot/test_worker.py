@@ -326,3 +326,21 @@ async def test_killed_after_telegram_sent_the_answer_it_is_repeated_once_and_cou
     ``answer_claims == 2`` records that it may have. The soak counts these as ``answer_resends``."""
     answers, row = await _killed_while_answering(harness, delivered=True)
     assert len(answers) == 2 and row.answer_claims == 2 and row.answered_at is not None
+
+
+def test_cli_says_clearly_when_the_database_is_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from _serve_process import free_port
+
+    from bot.cli import bot_main
+    from fakewatch.settings import get_settings
+
+    monkeypatch.setenv("FAKEWATCH_TELEGRAM_TOKEN", "123456:TEST-token_abcdefghijklmnopqrstuvwxyz012")
+    monkeypatch.setenv("FAKEWATCH_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    monkeypatch.chdir(REPO_ROOT / "tests")
+    get_settings.cache_clear()
+    try:
+        assert bot_main([]) == 1
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "database is not reachable" in err and "Traceback" not in err
