@@ -76,11 +76,11 @@ class CheckFilter:
         if unknown:
             raise FilterError(f"unknown filters: {', '.join(sorted(unknown))}")
         try:
-            chat_id = int(value["chat_id"]) if value.get("chat_id") is not None else None
+            chat_id = int(str(value["chat_id"])) if value.get("chat_id") is not None else None
         except ValueError:
             raise FilterError("chat must be a number (Telegram chat id)") from None
         try:
-            min_p = float(value["min_probability"]) if value.get("min_probability") is not None else None
+            min_p = float(str(value["min_probability"])) if value.get("min_probability") is not None else None
         except ValueError:
             raise FilterError("minimum probability must be a number between 0 and 1") from None
         if min_p is not None and math.isnan(min_p):

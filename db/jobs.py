@@ -514,9 +514,10 @@ async def finish_album(session: AsyncSession, key: str, token: str) -> bool:
             replied_at=utcnow(), reply_to_message_id=None,
             chat_id=case((Album.private.is_(True), None), else_=Album.chat_id),
         )  # fmt: skip
+        .returning(Album.album_key)
         .execution_options(synchronize_session=False)
     )
-    done = (await session.execute(stmt)).rowcount == 1
+    done = (await session.execute(stmt)).scalar_one_or_none() is not None
     await session.commit()
     return done
 
@@ -535,9 +536,10 @@ async def release_album(session: AsyncSession, key: str, token: str, *, delay_s:
         update(Album)
         .where(Album.album_key == key, Album.reply_token == token, Album.replied_at.is_(None))
         .values(**values)
+        .returning(Album.album_key)
         .execution_options(synchronize_session=False)
     )
-    done = (await session.execute(stmt)).rowcount == 1
+    done = (await session.execute(stmt)).scalar_one_or_none() is not None
     await session.commit()
     return done
 
@@ -672,4 +674,4 @@ async def purge_older_than(session: AsyncSession, days: float) -> int:
     )
     await stats.forget_days_until(session, cutoff.date())
     await session.commit()
-    return int(deleted.rowcount or 0)
+    return int(getattr(deleted, "rowcount", 0) or 0)

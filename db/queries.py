@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db._constants import DEFAULT_PAGE_SIZE, EXPORT_BATCH_SIZE, MAX_PAGE_SIZE
@@ -157,7 +157,7 @@ async def list_feedback(
     if until is not None:
         where.append(Feedback.created_at < until)
     wrong = func.sum(case((Feedback.agrees, 0), else_=1))
-    votes_q: Select[Any] = (
+    votes_q: Any = (
         select(
             Feedback.check_id.label("check_id"),
             wrong.label("wrong_votes"),

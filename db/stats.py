@@ -109,7 +109,7 @@ async def latency_percentiles(
     # SQLite (the small embedded log): one ordered scan.
     values = [float(v) for v in (await session.execute(
         select(Check.latency_ms).where(*where).order_by(Check.latency_ms)
-    )).scalars()]  # fmt: skip
+    )).scalars() if v is not None]  # fmt: skip
     return {key: percentile(values, q) for key, q in zip(keys, quantiles)}
 
 
@@ -287,7 +287,7 @@ async def _counts_with_settled_days(
             await session.commit()
         except SQLAlchemyError:  # e.g. a read-only operator role: answer anyway, just uncached
             await session.rollback()
-    edges = []
+    edges: list[tuple[dt.datetime, dt.datetime | None]] = []
     if since is not None and since < _midnight(first_day):
         edges.append((since, _midnight(first_day)))
     if until is None or _midnight(last_day + dt.timedelta(days=1)) < until:
@@ -301,7 +301,7 @@ async def _counts_with_settled_days(
 
 
 def _jsonable(counts: dict[str, Any]) -> dict[str, Any]:
-    out = {name: dict(counts[name]) for name in _STAT_COLUMNS if name != "by_chat"}
+    out: dict[str, Any] = {name: dict(counts[name]) for name in _STAT_COLUMNS if name != "by_chat"}
     out["by_chat"] = [list(c) for c in counts["by_chat"]]
     out["latency_histogram"] = [list(h) for h in counts["latency_histogram"]]
     return out
