@@ -542,6 +542,7 @@ async def run_soak(config: SoakConfig, workdir: Path | None = None) -> dict[str,
     finally:
         await soak.teardown()
     logs = "\n".join(b.log.read_text(errors="replace") for b in soak.bots if b.log.exists())
+    serve_log = soak.serve.log_path.read_text(errors="replace") if soak.serve and soak.serve.log_path.exists() else ""
     plan = soak.plan
     assert soak.telegram is not None
     return {
@@ -562,6 +563,7 @@ async def run_soak(config: SoakConfig, workdir: Path | None = None) -> dict[str,
         "telegram_faults_injected": dict(sorted(soak.telegram.faults.injected.items())) if soak.telegram.faults else {},
         **figures,
         "tracebacks_in_bot_logs": logs.count("Traceback"),
+        "tracebacks_in_serve_log": serve_log.count("Traceback"),
         "error_lines_in_bot_logs": sum(1 for line in logs.splitlines() if " ERROR " in line),
         "api_keys": api,
         "seed": config.seed,
@@ -596,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(kept, indent=1, default=str) + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["non_terminal_jobs"] == 0
-    return 0 if ok and figures["tracebacks_in_bot_logs"] == 0 else 1
+    return 0 if ok and figures["tracebacks_in_bot_logs"] == figures["tracebacks_in_serve_log"] == 0 else 1
 
 
 if __name__ == "__main__":

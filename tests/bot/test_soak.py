@@ -43,6 +43,7 @@ async def test_every_update_is_answered_exactly_once_through_kills_and_outages(s
     assert figures["duplicates"] == 0, figures["duplicate_detail"]
     assert figures["non_terminal_jobs"] == 0 and figures["albums_unreplied"] == 0, figures["jobs"]
     assert figures["tracebacks_in_bot_logs"] == 0, f"see the bot logs in {figures['logs_dir']}"
+    assert figures["tracebacks_in_serve_log"] == 0, f"see serve.log in {figures['logs_dir']}"
     assert figures["answered"] > 0 and figures["p95_answer_s"] is not None
     shutil.rmtree(workdir, ignore_errors=True)
 
