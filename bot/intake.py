@@ -7,6 +7,12 @@ durable part (duplicate marker + job row in one transaction) commits before the 
 past it; an update without a job row gets its marker right after its handlers ran. If the
 database is away, the update is left unconfirmed and fetched again after a backoff.
 
+Which updates need a job row: media to check (and ``/check``), because their answer is slow and
+must survive a crash. Everything else is handled directly and is idempotent: settings commands
+set a value, feedback replaces the voter's vote, membership and migration updates set state.
+Their replies are at-least-once: a crash between a reply and the marker repeats that reply after
+the restart (a repeated ``/help``), it never loses the update.
+
 After a batch that drained Telegram's backlog, the poller also advances the ``telegram`` ingest
 watermark: everything Telegram held until then is committed. Albums use it to know they are
 complete (``bot.albums``).
