@@ -69,6 +69,8 @@ class SoakConfig:
     traffic_s: float | None = None
     rate_429: float = 0.04
     rate_drop: float = 0.03
+    #: The polling bot takes updates by webhook instead of getUpdates.
+    webhook: bool = False
     drain_timeout_s: float = 420.0
     shared_data: Path = field(default_factory=lambda: Path(
         os.environ.get("FAKEWATCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")))
@@ -90,6 +92,8 @@ class SoakConfig:
             "db_outage_s": ("FAKEWATCH_SOAK_DB_OUTAGE_S", float),
             "seed": ("FAKEWATCH_SOAK_SEED", int),
         }
+        if os.environ.get("FAKEWATCH_SOAK_WEBHOOK") == "1":
+            base.webhook = True
         for name, (var, cast) in env.items():
             if os.environ.get(var):
                 setattr(base, name, cast(os.environ[var]))
@@ -225,12 +229,22 @@ class Soak:
             FAKEWATCH_PSEUDONYM_SECRET=PSEUDONYM_SECRET,
             FAKEWATCH_REQUEST_TIMEOUT_S="60",
         )
+        if self.cfg.webhook:
+            from _serve_process import free_port
+
+            port = free_port()
+            env.update(
+                FAKEWATCH_TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+                FAKEWATCH_TELEGRAM_WEBHOOK_SECRET="soak-webhook-secret-0123456789",
+                FAKEWATCH_TELEGRAM_WEBHOOK_PORT=str(port),
+            )
         common = ["--log-level", "INFO", "--lease-s", "30", "--poll-interval-s", "0.3", "--poll-timeout-s", "2",
                   "--retry-base-s", "1", "--retry-max-s", "5", "--album-debounce-s", "1.5",
                   "--serving-breaker-reset-s", "3", "--send-timeout-s", "6", "--stop-grace-s", "2",
                   "--user-burst", "12", "--user-per-minute", "12"]  # fmt: skip
         self.bots = [
-            BotProcess("poller", [*common, "--worker-concurrency", "2"], env, self.dir / "bot-poller.log"),
+            BotProcess("webhook" if self.cfg.webhook else "poller", [*common, "--worker-concurrency", "2"], env,
+                       self.dir / "bot-intake.log"),
             BotProcess("worker", [*common, "--worker-concurrency", "2", "--worker-only"], env,
                        self.dir / "bot-worker.log"),
         ]  # fmt: skip
@@ -560,6 +574,7 @@ async def run_soak(config: SoakConfig, workdir: Path | None = None) -> dict[str,
         "bot_starts": {b.name: b.starts for b in soak.bots},
         "serving_restarts": config.serving_restarts,
         "db_outage_s": config.db_outage_s,
+        "intake": "webhook" if config.webhook else "long polling",
         "telegram_faults_injected": dict(sorted(soak.telegram.faults.injected.items())) if soak.telegram.faults else {},
         **figures,
         "tracebacks_in_bot_logs": logs.count("Traceback"),
@@ -582,11 +597,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serving-restarts", type=int, default=defaults.serving_restarts)
     parser.add_argument("--db-outage-s", type=float, default=defaults.db_outage_s)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--webhook", action="store_true", help="the bot takes updates by webhook")
     parser.add_argument("--out", type=Path, default=None, help="write the figures here as JSON")
     args = parser.parse_args(argv)
     config = SoakConfig.full()
     config.updates, config.users, config.bot_kills = args.updates, args.users, args.kills
     config.serving_restarts, config.db_outage_s, config.seed = args.serving_restarts, args.db_outage_s, args.seed
+    config.webhook = args.webhook
     figures = asyncio.run(run_soak(config))
     text = json.dumps({k: v for k, v in figures.items() if k != "events"}, indent=1)
     print(text)
