@@ -43,6 +43,7 @@ from bot.constants import FEEDBACK_PREFIX, PUBLIC_COMMANDS, PURGE_HOUR_UTC
 from bot.intake import Intake, Poller
 from bot.options import BotOptions
 from bot.ratelimit import InboundLimiter
+from bot.result_cache import ResultCache
 from bot.runtime import BOT_DATA_KEY, Runtime, download_limit
 from bot.telegram_io import TelegramIO
 from bot.webhook import WebhookServer
@@ -172,7 +173,8 @@ async def _post_init(app: Application) -> None:
         sessions=sessions, telegram=telegram, debounce_s=options.album_debounce_s, lease_s=options.lease_s,
         retry_base_s=options.retry_base_s, retry_max_s=options.retry_max_s,
     )  # fmt: skip
-    worker = Worker(sessions=sessions, client=client, telegram=telegram, albums=albums, options=options)
+    cache = ResultCache(sessions=sessions, client=client, refresh_s=options.models_refresh_s)
+    worker = Worker(sessions=sessions, client=client, telegram=telegram, albums=albums, cache=cache, options=options)
     rt = Runtime(
         settings=settings,
         options=options,

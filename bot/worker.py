@@ -100,7 +100,8 @@ class _Held:
     job: db.Check
     lease: jobs.Lease
     good_until: float
-    lost: bool = field(default=False)
+    stored: bool = field(default=False)  # the outcome is in the database
+    sent: bool = field(default=False)  # Telegram accepted the answer
 
 
 class Worker:
@@ -113,6 +114,7 @@ class Worker:
         client: ServingClient,
         telegram: TelegramIO,
         albums: AlbumReplies,
+        cache: ResultCache,
         options: BotOptions,
         worker_id: str | None = None,
     ) -> None:
@@ -129,7 +131,7 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: dict[int, _Held] = {}
         self._file_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-        self.cache = ResultCache(sessions=sessions, client=client, refresh_s=options.models_refresh_s)
+        self.cache = cache
         self._outage_logged: dict[str, float] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -210,7 +212,6 @@ class Worker:
                 renewed = await self._renew(held)
                 # Stop a full heartbeat before the lease can run out: a new holder may claim then.
                 if renewed is False or loop.time() >= held.good_until - beat:
-                    held.lost = True
                     _LOGGER.warning("lost the lease of check %s: stopping it without answering", job.id)
                     work.cancel()
                     await asyncio.gather(work, return_exceptions=True)
@@ -258,7 +259,11 @@ class Worker:
                 return
             _LOGGER.exception("check %s failed unexpectedly", job.id)
             with contextlib.suppress(Exception):
-                await self._conclude(held, Failed(JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR))
+                if held.sent:  # answered: only the stamp is missing
+                    await self._db(held, lambda s: jobs.finish(s, held.lease, answered=True))
+                elif not held.stored:  # nothing said yet: say something went wrong
+                    await self._conclude(held, Failed(JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR))
+                # else: the stored outcome is answered by the next holder once this lease ends
 
     # --- one job -------------------------------------------------------------------------------
     async def process(self, held: _Held) -> None:
@@ -364,6 +369,7 @@ class Worker:
                                                                       claim_answer=True))  # fmt: skip
         if not ok:
             raise LeaseLost(job.id)
+        held.stored = True
         if reply is None:
             if job.album_key:  # the album may be complete now (else an idle loop sends it later)
                 try:
@@ -376,6 +382,7 @@ class Worker:
     async def _answer_stored(self, held: _Held) -> None:
         """A resumed job: its outcome is stored (the annotated image is not: text only)."""
         job = held.job
+        held.stored = True
         stored = replies.stored_result(job)
         decision: Checked | Failed
         if job.result:
@@ -413,6 +420,7 @@ class Worker:
             _LOGGER.info("answer of check %s cannot be delivered: %s", job.id, exc)
             await self._db(held, lambda s: jobs.finish(s, lease, answered=False))
             return
+        held.sent = True
         self.answers += 1
         if not await self._db(held, lambda s: jobs.finish(s, lease, answered=True)):
             _LOGGER.warning("check %s was answered but its lease was lost before the stamp", job.id)
