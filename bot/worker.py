@@ -10,13 +10,17 @@ reply is sent only after winning the fenced answer claim:
     claim job → check (download, serving) → store outcome + claim answer (one commit)
               → send → stamp answered + close (one commit)
 
+The answer claim is a lease of its own (``lease_s`` from the claim): its sender stamps it by the
+claim's token, even after the job's lease was lost (a database outage outlasting it), and no
+other holder sends that answer while the claim is live.
+
 Crash windows: before the answer claim, the next holder redoes the work (a stored outcome is
-reused); between the claim and Telegram receiving the send, the next holder sends it (nothing
-was sent); between Telegram receiving it and the stamp, the next holder sends it again (the
-only duplicate possible, counted in ``answer_claims``; the Bot API has no idempotency key). A
-worker that sent an answer keeps retrying the stamp through a database outage while its lease
-lasts. Telegram's 429s and network errors postpone the job; nothing sleeps longer than a
-heartbeat.
+reused); after the claim, the next holder waits until the claim is ``lease_s`` old, then sends
+(nothing was sent if the crash came before Telegram got the message); between Telegram accepting
+the message and the stamp, that resend is a second answer — the only duplicate possible, counted
+in ``answer_claims`` (the Bot API has no idempotency key). A sender that gives up on its own
+(429, a dropped connection) releases its claim so the next holder sends at once. Nothing sleeps
+longer than a heartbeat.
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ class _Held:
     good_until: float
     stored: bool = field(default=False)  # the outcome is in the database
     sent: bool = field(default=False)  # Telegram accepted the answer
+    answer_claimed: float = 0.0  # loop.time() just after our answer claim committed
 
 
 class Worker:
@@ -131,6 +136,7 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: dict[int, _Held] = {}
         self._file_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._stampers: set[asyncio.Task[None]] = set()
         self.cache = cache
         self._outage_logged: dict[str, float] = {}
 
@@ -160,6 +166,8 @@ class Worker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            if self._stampers:  # answers already sent: let them be recorded
+                await asyncio.wait(set(self._stampers), timeout=grace)
             for lease in interrupted:
                 with contextlib.suppress(Exception):
                     async with self.sessions() as s:
@@ -258,12 +266,10 @@ class Worker:
                 _LOGGER.warning("check %s stopped: the database is away (%s)", job.id, _short(exc))
                 return
             _LOGGER.exception("check %s failed unexpectedly", job.id)
-            with contextlib.suppress(Exception):
-                if held.sent:  # answered: only the stamp is missing
-                    await self._db(held, lambda s: jobs.finish(s, held.lease, answered=True))
-                elif not held.stored:  # nothing said yet: say something went wrong
+            if not held.stored:  # nothing said yet: say something went wrong
+                with contextlib.suppress(Exception):
                     await self._conclude(held, Failed(JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR))
-                # else: the stored outcome is answered by the next holder once this lease ends
+            # else: sent (its stamper records it) or stored (the next holder answers it)
 
     # --- one job -------------------------------------------------------------------------------
     async def process(self, held: _Held) -> None:
@@ -370,6 +376,7 @@ class Worker:
         if not ok:
             raise LeaseLost(job.id)
         held.stored = True
+        held.answer_claimed = asyncio.get_running_loop().time()
         if reply is None:
             if job.album_key:  # the album may be complete now (else an idle loop sends it later)
                 try:
@@ -392,16 +399,25 @@ class Worker:
         reply = self._reply_for(job, decision)
         if reply is None:
             ok = await self._db(held, lambda s: jobs.finish(s, held.lease, answered=False))
-        else:
-            if job.answer_claims:
-                _LOGGER.warning("check %s: a previous holder may have sent its answer before dying; "
-                                "answering (again)", job.id)  # fmt: skip
-            ok = await self._db(held, lambda s: jobs.claim_answer(s, held.lease))
-            if ok:
-                await self._send_and_close(held, reply)
+            if not ok:
+                raise LeaseLost(job.id)
+            return
+        lease_s = self.options.lease_s
+        if job.answer_claimed_at is not None:  # a sender's claim: it may still record its send
+            wait = (job.answer_claimed_at - dt.datetime.now(dt.timezone.utc)).total_seconds() + lease_s
+            if wait > 0:
+                ok = await self._db(held, lambda s: jobs.retry_later(
+                    s, job.id, error_code=str(job.error_code or JobError.TELEGRAM), delay_s=wait, lease=held.lease,
+                    keep_answer_claim=True))  # fmt: skip
+                if not ok:
+                    raise LeaseLost(job.id)
                 return
-        if not ok:
+            _LOGGER.warning("check %s: its answer was claimed and never recorded (the sender died, or the "
+                            "database stayed away longer than the lease); answering (again)", job.id)  # fmt: skip
+        if not await self._db(held, lambda s: jobs.claim_answer(s, held.lease, answer_lease_s=lease_s)):
             raise LeaseLost(job.id)
+        held.answer_claimed = asyncio.get_running_loop().time()
+        await self._send_and_close(held, reply)
 
     async def _send_and_close(self, held: _Held, reply: _Reply) -> None:
         """The answer claim is committed: send, then stamp and close (or postpone)."""
@@ -422,8 +438,33 @@ class Worker:
             return
         held.sent = True
         self.answers += 1
-        if not await self._db(held, lambda s: jobs.finish(s, lease, answered=True)):
-            _LOGGER.warning("check %s was answered but its lease was lost before the stamp", job.id)
+        stamper = asyncio.create_task(self._record_answer(held), name=f"fakewatch-stamp-{job.id}")
+        self._stampers.add(stamper)
+        stamper.add_done_callback(self._stampers.discard)
+        await asyncio.shield(stamper)  # losing the job's lease must not stop the record
+
+    async def _record_answer(self, held: _Held) -> None:
+        """The answer was sent: close the job under its lease or, when that lease is lost (a
+        database outage outlasting it), stamp the answer by its claim's token — retried through
+        the outage until the answer claim itself runs out."""
+        job, lease = held.job, held.lease
+        deadline = held.answer_claimed + self.options.lease_s - DB_RETRY_S
+
+        async def record() -> bool:
+            async with self.sessions() as s:
+                if await jobs.finish(s, lease, answered=True):
+                    return True
+                return await jobs.stamp_answered(s, job.id, lease.token)
+
+        try:
+            recorded = await retry_while_away(record, deadline=deadline, every_s=DB_RETRY_S)
+        except Exception as exc:
+            if not is_outage(exc):
+                _LOGGER.exception("recording the answer of check %s failed", job.id)
+            recorded = False
+        if not recorded:
+            _LOGGER.warning("check %s was answered but that could not be recorded; it may be answered again",
+                            job.id)  # fmt: skip
 
     async def _postpone(self, held: _Held, decision: Postponed) -> None:
         """Back to the queue with exponential backoff; the user hears about it once."""

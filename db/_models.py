@@ -123,9 +123,13 @@ class Check(Base):
     timeouts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The outcome (result or failure) is stored: only the answer is left to send.
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    # The answer: claimed (committed) before the send, stamped after it. ``answer_claims`` > 1
-    # means a holder died between claiming and stamping, and the answer was sent again.
+    # The answer: claimed (committed) before the send, stamped after it. A live claim is a lease
+    # of its own: only its sender (``answer_token``) may stamp it, and nobody else sends the answer
+    # until it is ``lease_s`` old. ``answer_claims`` > 1: the answer was sent again after a claim
+    # whose sender never stamped it (it died, or its send failed in a way that may have reached
+    # Telegram).
     answer_claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    answer_token: Mapped[str | None] = mapped_column(String(32))
     answer_claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # The album (``Album.album_key``) this item belongs to; its one reply is the album's.

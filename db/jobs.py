@@ -278,8 +278,8 @@ async def _write(
     )
     try:
         created_at = (await session.execute(stmt)).scalar_one_or_none()
-        if created_at is None:
-            await session.rollback()
+        if created_at is None:  # nothing matched, nothing changed (no rollback: it would expire
+            await session.commit()  # the caller's loaded objects)
             if lease is None and await session.get(Check, int(check_id)) is None:
                 raise CheckNotFound(int(check_id))
             return False
@@ -353,8 +353,8 @@ def _failure_values(error_code: str, message: str) -> dict[str, Any]:
             "outcome_at": utcnow()}  # fmt: skip
 
 
-def _claim_answer_values() -> dict[str, Any]:
-    return {"answer_claimed_at": utcnow(), "answer_claims": Check.answer_claims + 1}
+def _claim_answer_values(lease: Lease) -> dict[str, Any]:
+    return {"answer_claimed_at": utcnow(), "answer_token": lease.token, "answer_claims": Check.answer_claims + 1}
 
 
 def _finish_values(*, answered: bool) -> dict[str, Any]:
@@ -384,7 +384,7 @@ async def store_outcome(
     answer in the same commit. False: the lease was lost."""
     values = _outcome_values(outcome)
     if claim_answer:
-        values.update(_claim_answer_values())
+        values.update(_claim_answer_values(lease))
     return await _write(session, lease.check_id, lease, values)
 
 
@@ -394,16 +394,42 @@ async def store_failure(
     """Keep a failure while the job still runs (only the answer is left)."""
     values = _failure_values(error_code, message)
     if claim_answer:
-        values.update(_claim_answer_values())
+        values.update(_claim_answer_values(lease))
     return await _write(session, lease.check_id, lease, values)
 
 
-async def claim_answer(session: AsyncSession, lease: Lease) -> bool:
+async def claim_answer(session: AsyncSession, lease: Lease, *, answer_lease_s: float) -> bool:
     """Claim the right to send this job's answer, committed BEFORE the send.
 
-    Succeeds for the lease holder while no answer is stamped; ``answer_claims`` counts the
-    claims, so a second claim after a crash between send and stamp is visible."""
-    return await _write(session, lease.check_id, lease, _claim_answer_values(), Check.answered_at.is_(None))
+    Succeeds for the lease holder while no answer is stamped and no other claim is live (younger
+    than ``answer_lease_s``: its sender may still stamp it); ``answer_claims`` counts the claims,
+    so a second claim after a sender that never stamped is visible."""
+    stale = utcnow() - dt.timedelta(seconds=float(answer_lease_s))
+    return await _write(
+        session, lease.check_id, lease, _claim_answer_values(lease), Check.answered_at.is_(None),
+        (Check.answer_claimed_at.is_(None)) | (Check.answer_claimed_at <= stale),
+    )  # fmt: skip
+
+
+async def stamp_answered(session: AsyncSession, check_id: int, answer_token: str) -> bool:
+    """The sender of an answer records that Telegram accepted it — by the answer claim's token,
+    so it works after the job's lease was lost (a database outage outlasting it). True also when
+    the answer was already recorded; False when another sender took the claim over."""
+    stmt = (
+        update(Check)
+        .where(Check.id == int(check_id), Check.answer_token == answer_token, Check.answered_at.is_(None))
+        .values(answered_at=utcnow())
+        .returning(Check.id)
+        .execution_options(synchronize_session=False)
+    )
+    done = (await session.execute(stmt)).scalar_one_or_none() is not None
+    if not done:
+        row = (
+            await session.execute(select(Check.answered_at, Check.answer_token).where(Check.id == int(check_id)))
+        ).first()
+        done = row is not None and row.answered_at is not None and row.answer_token == answer_token
+    await session.commit()
+    return done
 
 
 async def finish(session: AsyncSession, lease: Lease, *, answered: bool) -> bool:
@@ -440,13 +466,16 @@ async def retry_later(
     delay_s: float,
     lease: Lease | None = None,
     release_answer: bool = False,
+    keep_answer_claim: bool = False,
     timed_out: bool = False,
 ) -> bool:
     """Put a job back in the queue, due after ``delay_s`` (serving down, Telegram said wait…).
 
-    A stored outcome is kept (the next holder only answers). ``release_answer``: the answer
-    surely did not reach Telegram, so its claim is withdrawn; ``timed_out``: count a serving
-    timeout against the file.
+    A stored outcome is kept (the next holder only answers). A claimed answer is given up (its
+    sender will not stamp it, so the next holder may send at once); ``release_answer``: it surely
+    did not reach Telegram, so the claim is not counted either. ``keep_answer_claim``: a holder
+    that found another sender's live claim waits it out. ``timed_out``: count a serving timeout
+    against the file.
     """
     values: dict[str, Any] = {
         "status": CheckStatus.QUEUED,
@@ -456,8 +485,9 @@ async def retry_later(
         "worker_id": None,
         "lease_token": None,
     }
+    if not keep_answer_claim:  # ``keep_answer_claim``: another sender's live claim is waited out
+        values.update(answer_claimed_at=None, answer_token=None)
     if release_answer:
-        values["answer_claimed_at"] = None
         values["answer_claims"] = case((Check.answer_claims > 0, Check.answer_claims - 1), else_=0)
     if timed_out:
         values["timeouts"] = Check.timeouts + 1

@@ -8,7 +8,6 @@ each is answered exactly once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from _bot_harness import ALICE, ALICE_CHAT, FAST, Harness, text_of
@@ -19,17 +18,6 @@ from fake_telegram import FakeTelegram
 import db
 
 pytestmark = pytest.mark.skipif(pg_bin_dir() is None, reason="PostgreSQL server binaries not installed")
-
-
-@pytest.fixture
-async def own_pg() -> AsyncIterator[PgInstance]:
-    pg = PgInstance()
-    await asyncio.to_thread(pg.init)
-    await asyncio.to_thread(pg.start)
-    try:
-        yield pg
-    finally:
-        await asyncio.to_thread(pg.destroy)
 
 
 async def test_updates_stay_unconfirmed_while_the_database_is_away(

@@ -8,12 +8,11 @@ update the bot could not commit is answered 503, delivered again, and answered o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from _bot_harness import ALICE, ALICE_CHAT, FAST, Harness, text_of
-from _pg_instance import PgInstance, pg_bin_dir
+from _pg_instance import PgInstance
 from _serve_process import free_port
 from engine_http import EngineHTTP
 from fake_telegram import FakeTelegram
@@ -64,19 +63,6 @@ async def test_webhook_answers_after_the_commit_and_refuses_strangers(harness: H
     assert not [c for c in harness.telegram.calls if "I check photos and videos" in text_of(c)]  # forged /start
     assert len(rows) == 3 and all(status == 200 for _, status in harness.telegram.webhook_deliveries)
     assert not harness.telegram.sent("getUpdates")  # no polling in webhook mode
-
-
-@pytest.fixture
-async def own_pg() -> AsyncIterator[PgInstance]:
-    if pg_bin_dir() is None:
-        pytest.skip("PostgreSQL server binaries not installed")
-    pg = PgInstance()
-    await asyncio.to_thread(pg.init)
-    await asyncio.to_thread(pg.start)
-    try:
-        yield pg
-    finally:
-        await asyncio.to_thread(pg.destroy)
 
 
 async def test_webhook_answers_503_while_the_database_is_away_then_the_update_comes_back(

@@ -344,3 +344,36 @@ def test_cli_says_clearly_when_the_database_is_unreachable(monkeypatch: pytest.M
         get_settings.cache_clear()
     err = capsys.readouterr().err
     assert "database is not reachable" in err and "Traceback" not in err
+
+
+async def test_an_answer_sent_during_a_database_outage_is_recorded_once_it_is_back(
+    telegram: Any, serving: Any, own_pg: Any
+) -> None:
+    """Telegram accepts the answer just as the database goes away, for longer than the worker can
+    keep its job: the sender still records the send by its answer claim when the database is
+    back, and nobody sends it again."""
+    from _bot_harness import Harness
+
+    url = await own_pg.create_database("outage_after_send")
+    await db.upgrade(url)
+    engine = db.create_engine(url)
+    h = Harness(telegram, serving, url, db.session_factory(engine), replace(FAST, lease_s=12.0))  # heartbeat 3 s
+    try:
+        async with h.bot():
+            telegram.hold_next("sendMessage", delivered=True)
+            _, msg = h.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document", document_extra={"file_name": "a.mp4"})
+            await asyncio.wait_for(telegram.holding.wait(), 60)  # the message exists; the bot waits
+            claimed_at = asyncio.get_running_loop().time()
+            await asyncio.to_thread(own_pg.stop, "fast")
+            telegram.release_holds()  # the bot learns it was sent, and cannot record it
+            # longer than the job's lease can outlive its last renewal, shorter than the answer claim
+            await asyncio.sleep(max(0.0, claimed_at + 9.5 - asyncio.get_running_loop().time()))
+            await asyncio.to_thread(own_pg.start)
+            rows = await h.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE, timeout=60)
+            await asyncio.sleep(2.0)  # a second answer would come now
+    finally:
+        await engine.dispose()
+    answers = [c for c in telegram.sent("sendMessage")
+               if (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+               and isinstance(c.result, dict) and "message_id" in c.result]  # fmt: skip
+    assert len(answers) == 1 and rows[0].answer_claims == 1 and rows[0].answered_at is not None

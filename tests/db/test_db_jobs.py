@@ -204,7 +204,7 @@ async def test_stale_lease_writes_nothing_and_the_new_holder_wins(sessions) -> N
     async with sessions() as s:
         assert await jobs.renew_lease(s, stale, 60) is False
         assert await jobs.store_outcome(s, stale, _outcome(), claim_answer=True) is False
-        assert await jobs.claim_answer(s, stale) is False
+        assert await jobs.claim_answer(s, stale, answer_lease_s=0) is False
         assert await jobs.complete_check(s, first.id, _outcome(), lease=stale) is False
         assert await jobs.fail_check(s, first.id, error_code="x", message="x", lease=stale) is False
         assert await jobs.retry_later(s, first.id, error_code="x", delay_s=0, lease=stale) is False
@@ -227,10 +227,43 @@ async def test_an_answer_claimed_by_a_holder_that_died_is_claimed_again_and_coun
         again = await jobs.claim_next(s, worker_id="next", lease_s=60)
         assert again.outcome_at is not None and again.answer_claims == 1  # only the answer is left
         live = jobs.Lease.of(again)
-        assert await jobs.claim_answer(s, live)
+        assert await jobs.claim_answer(s, live, answer_lease_s=60) is False  # the dead one's claim is live
+        assert await jobs.claim_answer(s, live, answer_lease_s=0)  # ...until it is a lease old
+        assert not await jobs.stamp_answered(s, again.id, dead.token)  # taken over: too late to stamp
         assert await jobs.finish(s, live, answered=True)
         row = await s.get(Check, again.id, populate_existing=True)
     assert row.status == db.CheckStatus.FAILED and row.answer_claims == 2 and row.error_code == "download_failed"
+
+
+async def test_the_sender_stamps_its_answer_after_losing_the_job(sessions) -> None:
+    """A database outage outlasted the job's lease: the sender still records its send by the answer
+    claim's token, and the next holder only closes the job."""
+    async with sessions() as s:
+        await jobs.enqueue_check(s, **_fields())
+        sender = jobs.Lease.of(await jobs.claim_next(s, worker_id="sender", lease_s=0))
+        assert await jobs.store_outcome(s, sender, _outcome(), claim_answer=True)
+        taker = jobs.Lease.of(await jobs.claim_next(s, worker_id="taker", lease_s=60))
+        assert await jobs.finish(s, sender, answered=True) is False  # the job is no longer the sender's
+        assert await jobs.stamp_answered(s, sender.check_id, sender.token)
+        assert await jobs.stamp_answered(s, sender.check_id, sender.token)  # idempotent
+        assert await jobs.claim_answer(s, taker, answer_lease_s=0) is False  # answered: nothing to send
+        assert await jobs.finish(s, taker, answered=True)
+        row = await s.get(Check, sender.check_id, populate_existing=True)
+    assert row.status == db.CheckStatus.DONE and row.answer_claims == 1 and row.answered_at is not None
+
+
+async def test_a_sender_that_gives_up_releases_its_claim(sessions) -> None:
+    async with sessions() as s:
+        await jobs.enqueue_check(s, **_fields())
+        first = jobs.Lease.of(await jobs.claim_next(s, worker_id="a", lease_s=60))
+        await jobs.store_outcome(s, first, _outcome(), claim_answer=True)
+        # a dropped connection: maybe delivered, so still counted, but the claim is no longer live
+        assert await jobs.retry_later(s, first.check_id, error_code="telegram_busy", delay_s=0, lease=first)
+        second = jobs.Lease.of(await jobs.claim_next(s, worker_id="b", lease_s=60))
+        assert await jobs.claim_answer(s, second, answer_lease_s=3600)  # at once
+        assert not await jobs.stamp_answered(s, first.check_id, first.token)
+        row = await s.get(Check, first.check_id, populate_existing=True)
+    assert row.answer_claims == 2 and row.answer_token == second.token
 
 
 async def test_retry_later_keeps_a_stored_outcome_and_can_release_the_answer(sessions) -> None:

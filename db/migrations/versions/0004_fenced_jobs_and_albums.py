@@ -27,6 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("timeouts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("answer_claimed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("answer_token", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("answer_claims", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("album_key", sa.String(length=64), nullable=True))
@@ -69,6 +70,6 @@ def downgrade() -> None:
     op.drop_table("albums")
     with op.batch_alter_table("checks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_checks_album_key"))
-        for column in ("album_key", "answered_at", "answer_claims", "answer_claimed_at", "outcome_at",
+        for column in ("album_key", "answered_at", "answer_claims", "answer_token", "answer_claimed_at", "outcome_at",
                        "timeouts", "lease_token"):  # fmt: skip
             batch_op.drop_column(column)
