@@ -218,9 +218,12 @@ class Worker:
                 if done:
                     return
                 renewed = await self._renew(held)
+                if work.done():  # it finished (and closed the job) while we renewed
+                    return
                 # Stop a full heartbeat before the lease can run out: a new holder may claim then.
                 if renewed is False or loop.time() >= held.good_until - beat:
-                    _LOGGER.warning("lost the lease of check %s: stopping it without answering", job.id)
+                    _LOGGER.warning("lost the lease of check %s: stopping it (an answer already sent is still "
+                                    "recorded; none is sent from now on)", job.id)  # fmt: skip
                     work.cancel()
                     await asyncio.gather(work, return_exceptions=True)
                     return
