@@ -10,7 +10,7 @@ STAMP := $(VENV)/.fakewatch-installed
 REQ := requirements
 PIP_LOCKED = $(BIN)/pip install --quiet --require-hashes --no-deps
 
-.PHONY: run test venv lock system-deps bench docs clean
+.PHONY: run test venv lock system-deps bench docs soak clean
 
 $(STAMP): pyproject.toml Makefile $(REQ)/build.txt $(REQ)/dev.txt $(REQ)/nodeps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(STAMP)
 #   $(BIN)/python tests/bot/transcript.py ../shared/data/videos/fake/dfdc_widuwuoiur.mp4 docs/bot-reply.png
 docs: $(STAMP) system-deps
 	$(BIN)/python docs/make_images.py
+
+# The bot's full fault-injection soak (300 updates, 10 bot kills, 2 serving restarts, a 20 s
+# database outage); `make test` runs a short one. Writes the figures to benchmarks/results/.
+soak: $(STAMP)
+	$(BIN)/python tests/bot/soak.py --out benchmarks/results/soak-cpu2.json
 
 clean:
 	rm -rf $(VENV)

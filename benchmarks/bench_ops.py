@@ -4,7 +4,7 @@
 
 Creates its own database (``fakewatch_bench_…``), migrates it, fills it with one
 ``INSERT … SELECT … FROM generate_series`` (checks spread over 90 days, ~5% with feedback),
-runs each query of ``fakewatch ops`` and the console through ``db.queries`` (the code the CLI
+runs each query of ``fakewatch ops`` and the console through ``db.queries`` and ``db.stats`` (the code the CLI
 uses) several times, prints JSON timings, and drops the database unless ``--keep``.
 Target: every query under 1 s. ``first_ms`` of the stats rows includes filling the settled-day
 cache (``stats_days``) for the days not asked for before; ``median_ms`` is the usual cost.
@@ -33,8 +33,8 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import db  # noqa: E402
-from db import jobs, queries  # noqa: E402
-from db.queries import CheckFilter  # noqa: E402
+from db import jobs, queries, stats  # noqa: E402
+from db.filters import CheckFilter  # noqa: E402
 from fakewatch._ops_cli import write_export  # noqa: E402
 
 GENERATE_CHECKS = """
@@ -144,9 +144,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             return {"rows": n, "bytes": len(buf.getvalue())}
 
         cases: dict[str, Callable[[], Awaitable[Any]]] = {
-            "stats --since 7d": lambda: in_session(lambda s: _total(queries.stats(s, since=week))),
-            "stats --since 30d": lambda: in_session(lambda s: _total(queries.stats(s, since=month))),
-            "stats (all 90 days)": lambda: in_session(lambda s: _total(queries.stats(s))),
+            "stats --since 7d": lambda: in_session(lambda s: _total(stats.stats(s, since=week))),
+            "stats --since 30d": lambda: in_session(lambda s: _total(stats.stats(s, since=month))),
+            "stats (all 90 days)": lambda: in_session(lambda s: _total(stats.stats(s))),
             "checks (newest page)": lambda: in_session(lambda s: _page(queries.list_checks(s, CheckFilter()))),
             "checks --page 200": lambda: in_session(lambda s: _page(queries.list_checks(s, CheckFilter(), page=200))),
             "checks --since 7d --verdict fake": lambda: in_session(
@@ -162,9 +162,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "feedback --wrong": lambda: in_session(lambda s: _page(queries.list_feedback(s))),
             "feedback --wrong --since 7d": lambda: in_session(lambda s: _page(queries.list_feedback(s, since=week))),
             "console: checks per day (30d)": lambda: in_session(
-                lambda s: _len(queries.checks_per_day(s, since=month))),
+                lambda s: _len(stats.checks_per_day(s, since=month))),
             "console: latency per day (30d)": lambda: in_session(
-                lambda s: _len(queries.latency_per_day(s, since=month))),
+                lambda s: _len(stats.latency_per_day(s, since=month))),
             "export --since 1d --format csv": lambda: export(CheckFilter(since=now - dt.timedelta(days=1))),
             "export --since 7d --verdict fake --format csv": lambda: export(CheckFilter(since=week, verdict="fake")),
             "bot: find_cached": lambda: in_session(

@@ -4,24 +4,27 @@ The bot never imports torch, dlib or ray: it talks to the serving app over HTTP
 (``serving.client``) and keeps its durable job queue in the database (``db.jobs``).
 """
 
-from bot._albums import AlbumDebouncer
-from bot._app import BotConfigError, add_handlers, build_application, purge_now, running
-from bot._constants import Attachment, JobError, Threshold
-from bot._handlers import attachment_of
-from bot._options import BotOptions
-from bot._privacy import RedactingFilter, install_log_redaction, pseudonym, redact
-from bot._ratelimit import InboundLimiter, TokenBucket
-from bot._runtime import BOT_DATA_KEY, Runtime, runtime
-from bot._worker import Worker
+from bot.albums import AlbumReplies
+from bot.app import BotConfigError, add_handlers, build_application, purge_now, running, worker_of
+from bot.constants import Attachment, JobError, Threshold
+from bot.handlers import attachment_of
+from bot.intake import Intake, Poller
+from bot.options import BotOptions
+from bot.privacy import RedactingFilter, install_log_redaction, pseudonym, redact
+from bot.ratelimit import InboundLimiter, TokenBucket
+from bot.runtime import BOT_DATA_KEY, Runtime, runtime
+from bot.worker import Worker
 
 __all__ = [
     "BOT_DATA_KEY",
-    "AlbumDebouncer",
+    "AlbumReplies",
     "Attachment",
     "BotConfigError",
     "BotOptions",
     "InboundLimiter",
+    "Intake",
     "JobError",
+    "Poller",
     "RedactingFilter",
     "Runtime",
     "Threshold",
@@ -36,4 +39,5 @@ __all__ = [
     "redact",
     "running",
     "runtime",
+    "worker_of",
 ]

@@ -4,8 +4,8 @@ Imports nothing else of fakewatch: every function takes a URL, an engine or a se
 bot, the serving app and the operator tools can all share it.
 """
 
-from db import api_keys, jobs, queries
-from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
+from db import api_keys, filters, jobs, queries, stats
+from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, VERDICTS, CheckStatus, Source
 from db._export import csv_safe, export_csv
 from db._engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
 from db._migrate import (
@@ -15,20 +15,28 @@ from db._migrate import (
     head_revision,
     upgrade,
 )
-from db._models import ApiKey, Base, Check, ChatSettings, Feedback, ProcessedUpdate, StatsDay
-from db.jobs import CheckNotFound, Outcome
+from db._models import Album, ApiKey, Base, Check, ChatSettings, Feedback, IngestMark, ProcessedUpdate, StatsDay
+from db.filters import CheckFilter, FilterError
+from db.jobs import AlbumItem, CheckNotFound, Lease, Outcome
 
 __all__ = [
     "ApiKey",
     "DEFAULT_THRESHOLD",
     "THRESHOLDS",
+    "VERDICTS",
+    "Album",
+    "AlbumItem",
     "Base",
     "ChatSettings",
     "Check",
+    "CheckFilter",
     "CheckNotFound",
     "CheckStatus",
     "DatabaseURLError",
     "Feedback",
+    "FilterError",
+    "IngestMark",
+    "Lease",
     "MigrationError",
     "Outcome",
     "api_keys",
@@ -39,6 +47,7 @@ __all__ = [
     "create_engine",
     "csv_safe",
     "export_csv",
+    "filters",
     "current_revision",
     "head_revision",
     "jobs",
@@ -46,5 +55,6 @@ __all__ = [
     "queries",
     "redact_url",
     "session_factory",
+    "stats",
     "upgrade",
 ]

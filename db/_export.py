@@ -18,7 +18,8 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db._models import Check, UtcDateTime
-from db.queries import EXPORT_COLUMNS, CheckFilter, iter_check_batches
+from db.filters import CheckFilter
+from db.queries import EXPORT_COLUMNS, iter_check_batches
 
 # Columns whose text comes from outside (Telegram ids, error text, names we were sent).
 FREE_TEXT_COLUMNS = ("file_unique_id", "error_message", "user_pseudonym", "model_name", "model_version", "error_code")

@@ -115,7 +115,25 @@ class Check(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     worker_id: Mapped[str | None] = mapped_column(String(64))
+    # A fresh token per claim: every final write names it, so a worker whose lease was taken
+    # over (it was slow, paused, cut off from the database) writes nothing.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON)
+    # Serving timed out on this file this many times (the file's fault, not the service's).
+    timeouts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The outcome (result or failure) is stored: only the answer is left to send.
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The answer: claimed (committed) before the send, stamped after it. A live claim is a lease
+    # of its own: only its sender (``answer_token``) may stamp it, and nobody else sends the answer
+    # until it is ``lease_s`` old. ``answer_claims`` > 1: the answer was sent again after a claim
+    # whose sender never stamped it (it died, or its send failed in a way that may have reached
+    # Telegram).
+    answer_claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    answer_token: Mapped[str | None] = mapped_column(String(32))
+    answer_claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The album (``Album.album_key``) this item belongs to; its one reply is the album's.
+    album_key: Mapped[str | None] = mapped_column(String(64))
 
     # --- what was checked and where (no media bytes, no raw user ids) ------------------
     source: Mapped[Source] = mapped_column(_str_enum(Source, "check_source"))
@@ -158,6 +176,7 @@ class Check(Base):
         Index(None, "model_version", "created_at"),
         Index(None, "file_unique_id", "model_version"),
         Index(None, "status", "next_attempt_at"),
+        Index(None, "album_key"),
     )
 
     def __repr__(self) -> str:
@@ -242,3 +261,43 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index(None, "name"),)
+
+
+class Album(Base):
+    """One Telegram album (media group) across bot processes: its items and its single reply.
+
+    Items are counted when their job rows are written (same transaction). The album is complete
+    once the poller has fetched everything Telegram held ``debounce`` after its last item (the
+    ingest watermark) and every item is finished; then one worker claims the reply (a lease of
+    its own, ``reply_token``) and stamps ``replied_at`` after sending.
+    """
+
+    __tablename__ = "albums"
+
+    # sha256 of "<chat id>:<media group id>" (a media group id is unique per chat only).
+    album_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # forgotten for private chats once replied
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the first item
+    private: Mapped[bool] = mapped_column(Boolean, default=True)
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    threshold: Mapped[str] = mapped_column(String(16), default=DEFAULT_THRESHOLD)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    first_item_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_item_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    reply_token: Mapped[str | None] = mapped_column(String(32))
+    reply_claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    reply_claims: Mapped[int] = mapped_column(Integer, default=0)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index(None, "replied_at", "last_item_at"),)
+
+
+class IngestMark(Base):
+    """Named timestamps of the update intake, e.g. ``telegram``: everything Telegram held up to
+    ``at`` is committed (the poller advances it after a batch that drained the backlog)."""
+
+    __tablename__ = "ingest_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

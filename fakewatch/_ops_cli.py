@@ -185,7 +185,7 @@ def _add_key_file(p: argparse.ArgumentParser) -> None:
 
 
 def _filter_from(args: argparse.Namespace) -> Any:
-    from db.queries import CheckFilter
+    from db.filters import CheckFilter
 
     return CheckFilter.from_strings(
         since=args.since, until=args.until, verdict=args.verdict, chat_id=args.chat_id,
@@ -218,12 +218,12 @@ def _emit(out: IO[str], text: str) -> None:
 
 
 async def _stats(args: argparse.Namespace, url: str, out: IO[str]) -> int:
-    from db import queries
+    from db import filters, stats
 
-    since = queries.parse_when(args.since)
-    until = queries.parse_when(args.until)
+    since = filters.parse_when(args.since)
+    until = filters.parse_when(args.until)
     async with open_session(url) as s:
-        st = (await queries.stats(s, since=since, until=until, top_chats=args.top_chats)).to_dict()
+        st = (await stats.stats(s, since=since, until=until, top_chats=args.top_chats)).to_dict()
     _emit(out, json.dumps(st, indent=2) if args.json else render_stats(st))
     return 0
 
@@ -245,11 +245,11 @@ async def _checks(args: argparse.Namespace, url: str, out: IO[str]) -> int:
 
 
 async def _feedback(args: argparse.Namespace, url: str, out: IO[str]) -> int:
-    from db import queries
+    from db import filters, queries
 
     async with open_session(url) as s:
         page = await queries.list_feedback(
-            s, since=queries.parse_when(args.since), until=queries.parse_when(args.until),
+            s, since=filters.parse_when(args.since), until=filters.parse_when(args.until),
             wrong_only=not args.all, limit=args.limit, page=args.page,
         )  # fmt: skip
     if args.json:
@@ -431,7 +431,7 @@ def ops_main(argv: list[str], *, out: IO[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = out or sys.stdout
     import db
-    from db.queries import FilterError
+    from db.filters import FilterError
 
     url = args.database_url or ""
     try:

@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training._cli:train_main", "train a model from a YAML/TOML config"),
     "prepare-data": ("training._cli:prepare_main", "build the face-crop cache for training"),
     "serve": ("serving.app._cli:serve_main", "start a local Ray and the Serve app"),
-    "bot": ("bot._cli:bot_main", "run the Telegram bot (polling)"),
+    "bot": ("bot.cli:bot_main", "run the Telegram bot (polling or webhook)"),
     "db": ("fakewatch._db_cli:db_main", "database migrations (upgrade, check)"),
     "ops": ("fakewatch._ops_cli:ops_main", "operator queries: stats, checks, feedback, export, purge"),
     "console": ("fakewatch._ops_cli:console_main", "run the operator web console"),

@@ -19,13 +19,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
-from typing_extensions import Annotated
+from typing_extensions import Annotated, Self
 
 from fakewatch._net import is_loopback_host, parse_networks
 
@@ -40,7 +41,8 @@ ServiceName = Literal["migrate", "bot", "console", "ops", "serving", "replica"]
 
 # Settings that are secrets: deployments hand them over as files, never as plain env values.
 SECRET_SETTINGS: frozenset[str] = frozenset(
-    {"database_url", "telegram_token", "pseudonym_secret", "operator_token", "serving_api_key"}
+    {"database_url", "telegram_token", "pseudonym_secret", "operator_token", "serving_api_key",
+     "telegram_webhook_secret"}
 )
 # In production a service that reads one of these must have a real value.
 _REQUIRED_IN_PRODUCTION = ("pseudonym_secret", "operator_token", "database_url")
@@ -72,6 +74,7 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
         "telegram_token", "telegram_base_url", "telegram_base_file_url", "telegram_local_mode",
         "operator_ids", "pseudonym_secret", "retention_days",
         "serving_url", "serving_api_key", "request_timeout_s", "max_file_bytes", "allow_private_links",
+        "telegram_webhook_url", "telegram_webhook_secret", "telegram_webhook_host", "telegram_webhook_port",
     },  # fmt: skip
     # `fakewatch console`
     "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port", "trusted_proxies"},
@@ -93,7 +96,7 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
 # Secrets whose development default is refused beyond loopback (see check_secrets_for_bind).
 DEFAULT_SECRET_FIELDS = ("pseudonym_secret", "operator_token")
 # Settings that make a service listen; with one beyond loopback, default secrets are refused.
-BIND_SETTINGS = ("http_host", "console_host")
+BIND_SETTINGS = ("http_host", "console_host", "telegram_webhook_host")
 API_KEYS_FILE = "api_keys.json"
 
 
@@ -187,6 +190,13 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     telegram_local_mode: bool = False
+    # Webhook mode (empty URL: long polling). Telegram posts each update to this public URL with
+    # the secret in X-Telegram-Bot-Api-Secret-Token; the bot listens on host:port behind your TLS
+    # proxy and answers 200 only once the update is committed.
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
     operator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     pseudonym_secret: SecretStr = SecretStr(DEFAULT_SECRET)
     retention_days: int = 30
@@ -284,6 +294,18 @@ class Settings(BaseSettings):
     def api_keys_path(self) -> Path:
         """Where the API key hashes live (``api_keys_file`` or ``data_dir/api_keys.json``)."""
         return self.api_keys_file if self.api_keys_file is not None else self.data_dir / API_KEYS_FILE
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Self:
+        """A webhook without a secret would take updates from anyone who finds the URL."""
+        if self.telegram_webhook_url:
+            secret = self.telegram_webhook_secret.get_secret_value() if self.telegram_webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+                raise ValueError(
+                    "FAKEWATCH_TELEGRAM_WEBHOOK_SECRET must be set with a webhook URL: 16-256 characters "
+                    "of A-Z, a-z, 0-9, _ and -"
+                )
+        return self
 
     @property
     def database_url_or_default(self) -> str:

@@ -53,13 +53,18 @@ class ServiceUnavailable(ServingError):
     """The service is down, overloaded or timing out; the caller should queue and retry later.
 
     ``retry_after_s`` is the server's hint (``Retry-After``) or the breaker's remaining open time.
+    ``timed_out``: the attempt got no answer in time. That says more about the file than about the
+    service (one slow file must not open the circuit for everyone), so it is neither retried
+    within the call nor counted by the breaker; the caller decides how often a file may time out.
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after_s: float | None = None
+        self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(message, status=status)
         self.retry_after_s = retry_after_s
+        self.timed_out = timed_out
 
 
 class BreakerState(str, Enum):
@@ -139,7 +144,7 @@ class _Transient(Exception):
 
     def __init__(
         self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
-        counts_as_failure: bool = True,
+        counts_as_failure: bool = True, timed_out: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -147,6 +152,7 @@ class _Transient(Exception):
         self.retry_after_s = retry_after_s
         # An explicit "overloaded" 503 means the service is up: retry, but don't trip the breaker.
         self.counts_as_failure = counts_as_failure
+        self.timed_out = timed_out
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -271,6 +277,8 @@ class ServingClient:
                     self.breaker.record_failure()
                 else:
                     self.breaker.release_trial()
+                if exc.timed_out:
+                    break
                 if attempt < self.retries:
                     await asyncio.sleep(self._delay(attempt, exc.retry_after_s))
                 continue
@@ -284,6 +292,8 @@ class ServingClient:
             self.breaker.record_success()
             return result
         assert last is not None
+        if last.timed_out:
+            raise ServiceUnavailable(last.message, timed_out=True)
         raise ServiceUnavailable(
             f"serving unavailable after {self.retries + 1} attempts: {last.message}",
             status=last.status,
@@ -321,7 +331,9 @@ class ServingClient:
                 retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
                 raw = await resp.read()
         except asyncio.TimeoutError as exc:
-            raise _Transient(f"no answer within {self.timeout_s:g}s from {url}") from exc
+            raise _Transient(
+                f"no answer within {self.timeout_s:g}s from {url}", counts_as_failure=False, timed_out=True
+            ) from exc
         except aiohttp.ClientError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         payload = _json_or_none(raw)

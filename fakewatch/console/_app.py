@@ -12,10 +12,10 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import queries
+from db import queries, stats
 from db._export import export_csv
 from db._models import utcnow
-from db.queries import CheckFilter, FilterError
+from db.filters import VERDICTS, CheckFilter, FilterError
 from fakewatch._net import client_address, forwarded_https, limit_key, parse_networks
 from fakewatch.console import _charts
 from fakewatch.console._auth import COOKIE_NAME, SessionStore, SignInThrottle, token_matches
@@ -162,9 +162,9 @@ async def dashboard(request: web.Request) -> web.Response:
     until = utcnow()
     since = (until - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     async with request.app[SESSIONS]() as s:
-        st = await queries.stats(s, since=since, until=until)
-        per_day = await queries.checks_per_day(s, since=since, until=until)
-        latency = await queries.latency_per_day(s, since=since, until=until)
+        st = await stats.stats(s, since=since, until=until)
+        per_day = await stats.checks_per_day(s, since=since, until=until)
+        latency = await stats.latency_per_day(s, since=since, until=until)
     day_list = _charts.days_between(since, until)
     return _render(
         request,
@@ -198,7 +198,7 @@ async def checks_page(request: web.Request) -> web.Response:
         _, flt = _filters(request)
     except FilterError as exc:
         return _render(request, "checks.html", status=400, error=str(exc), raw=raw, page=None,
-                       verdicts=queries.VERDICTS, query="", export_query="")  # fmt: skip
+                       verdicts=VERDICTS, query="", export_query="")  # fmt: skip
     page_no = _page_number(request)
     async with request.app[SESSIONS]() as s:
         page = await queries.list_checks(s, flt, limit=PAGE_SIZE, page=page_no)
@@ -209,7 +209,7 @@ async def checks_page(request: web.Request) -> web.Response:
         error=None,
         raw=raw,
         page=page,
-        verdicts=queries.VERDICTS,
+        verdicts=VERDICTS,
         query=urlencode(kept),
         export_query=urlencode(kept),
         colors=_charts.VERDICT_COLORS,

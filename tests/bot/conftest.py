@@ -52,6 +52,22 @@ def db_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def own_pg() -> AsyncIterator[Any]:
+    """A PostgreSQL server of the test's own (initdb in a temporary folder) that it may stop."""
+    from _pg_instance import PgInstance, pg_bin_dir
+
+    if pg_bin_dir() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
+    pg = PgInstance()
+    await asyncio.to_thread(pg.init)
+    await asyncio.to_thread(pg.start)
+    try:
+        yield pg
+    finally:
+        await asyncio.to_thread(pg.destroy)
+
+
+@pytest.fixture
 def pg_db_url() -> Iterator[str]:
     """A fresh migrated PostgreSQL database for one test (dropped afterwards)."""
     with migrated_pg_database("fakewatch_bot") as url:

@@ -12,14 +12,22 @@ What it does:
 * ``getFile`` + ``GET /file/bot<token>/<path>`` serve bytes registered with :meth:`add_file`.
 * every call the bot makes is recorded in :attr:`calls`; :meth:`wait_for` awaits one.
 * :meth:`fail_next` makes the next N calls of a method answer an error (429 + retry_after).
+* :class:`FaultPlan` (``fake.faults``) injects, on a seeded schedule, 429s with ``retry_after``
+  and dropped connections (closed before the request is processed, so nothing happened).
+* :meth:`push_edit` queues an ``edited_message`` (a caption edit, for instance).
+* ``setWebhook`` switches to webhook delivery: queued updates are POSTed one at a time to the
+  URL with the secret header, retried until answered 2xx (``webhook_deliveries`` records each
+  try); ``getWebhookInfo`` reports the pending count; ``getUpdates`` then answers 409.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +75,36 @@ class Call:
 
 
 @dataclass
+class FaultPlan:
+    """Seeded, per-call fault injection: each call of a listed method gets a 429 with probability
+    ``rate_429[method]`` or has its connection dropped (before processing) with ``rate_drop[method]``.
+    ``injected`` counts what was done, per ``"429:<method>"`` / ``"drop:<method>"``."""
+
+    seed: int = 0
+    rate_429: dict[str, float] = field(default_factory=dict)
+    rate_drop: dict[str, float] = field(default_factory=dict)
+    retry_after: tuple[int, int] = (1, 2)
+    enabled: bool = True
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def decide(self, method: str) -> tuple[str, int] | None:
+        if not self.enabled:
+            return None
+        roll = self._rng.random()
+        p429 = self.rate_429.get(method, 0.0)
+        if roll < p429:
+            self.injected[f"429:{method}"] = self.injected.get(f"429:{method}", 0) + 1
+            return "429", self._rng.randint(*self.retry_after)
+        if roll < p429 + self.rate_drop.get(method, 0.0):
+            self.injected[f"drop:{method}"] = self.injected.get(f"drop:{method}", 0) + 1
+            return "drop", 0
+        return None
+
+
+@dataclass
 class _Failure:
     status: int
     description: str
@@ -104,6 +142,14 @@ class FakeTelegram:
         self._new_update = asyncio.Condition()
         self._new_call = asyncio.Condition()
         self._failures: dict[str, list[_Failure]] = {}
+        self.faults: FaultPlan | None = None
+        self._holds: dict[str, bool] = {}  # method -> delivered before the hang?
+        self._release = asyncio.Event()
+        self.holding = asyncio.Event()  # set while a held call hangs
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_deliveries: list[tuple[int, int | None]] = []  # (update_id, HTTP status)
+        self.webhook_retry_s = 0.3
+        self._webhook_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -120,6 +166,7 @@ class FakeTelegram:
         return self
 
     async def close(self) -> None:
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -169,6 +216,17 @@ class FakeTelegram:
             _Failure(status, description, parameters or None, count)
         )
 
+    def hold_next(self, method: str, *, delivered: bool) -> None:
+        """The next call of ``method`` hangs until :meth:`release_holds` — before doing anything
+        (``delivered=False``: it then fails, nothing was sent) or after doing it (``delivered=True``:
+        the message exists, only the answer to the bot is lost), as a connection that dies."""
+        self._holds[method] = delivered
+        self._release.clear()
+        self.holding.clear()
+
+    def release_holds(self) -> None:
+        self._release.set()
+
     def push_update(self, body: dict[str, Any]) -> int:
         """Queue an update (``update_id`` assigned unless given); returns its id."""
         update = dict(body)
@@ -209,6 +267,11 @@ class FakeTelegram:
         """Queue a message update; returns ``(update_id, message)``."""
         msg = self.message(chat, from_user, **fields)
         return self.push_update({"message": msg}), msg
+
+    def push_edit(self, message: dict[str, Any], **changes: Any) -> int:
+        """Queue an ``edited_message`` update: the same message (same id) with ``changes``."""
+        edited = {**message, **changes, "edit_date": int(time.time())}
+        return self.push_update({"edited_message": edited})
 
     def push_callback(self, from_user: dict[str, Any], message: dict[str, Any], data: str) -> int:
         return self.push_update(
@@ -324,6 +387,28 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files = await self._params(request)
         call = Call(method, params, files)
+        fault = self.faults.decide(method) if self.faults is not None else None
+        if fault is not None:
+            kind, retry_after = fault
+            if kind == "drop":  # the connection dies before anything is done
+                call.result = {"dropped": True}
+                await self._record(call)
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)
+            call.result = {"error_code": 429}
+            await self._record(call)
+            return _error(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+        if method in self._holds:
+            delivered = self._holds.pop(method)
+            if not delivered:
+                call.result = {"held": True}
+                await self._record(call)
+                self.holding.set()
+                await self._release.wait()
+                return _error(500, "Internal Server Error: the request was dropped")
+        else:
+            delivered = False
         failures = self._failures.get(method)
         if failures:
             failure = failures[0]
@@ -345,6 +430,9 @@ class FakeTelegram:
         if method != "getUpdates":  # recorded inside, only when it delivers something
             call.result = result
             await self._record(call)
+        if delivered:  # done, but the answer never reaches the bot
+            self.holding.set()
+            await self._release.wait()
         return web.json_response({"ok": True, "result": result})
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
@@ -362,10 +450,55 @@ class FakeTelegram:
         return BOT_USER
 
     async def _m_deleteWebhook(self, params: dict, files: dict) -> Any:
+        await self._stop_webhook()
         return True
 
     async def _m_setWebhook(self, params: dict, files: dict) -> Any:
+        await self._stop_webhook()
+        self.webhook = {"url": str(params["url"]), "secret": params.get("secret_token")}
+        self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_webhooks())
         return True
+
+    async def _m_getWebhookInfo(self, params: dict, files: dict) -> Any:
+        pending = len(self._updates) + len(self._forced) if self.webhook else 0
+        return {"url": self.webhook["url"] if self.webhook else "", "has_custom_certificate": False,
+                "pending_update_count": pending}  # fmt: skip
+
+    async def _stop_webhook(self) -> None:
+        self.webhook = None
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
+
+    async def _deliver_webhooks(self) -> None:
+        """Telegram's side of a webhook: the oldest pending update, until it is answered 2xx."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            while self.webhook is not None:
+                if not self._forced and not self._updates:
+                    async with self._new_update:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._new_update.wait(), 0.5)
+                    continue
+                queue = self._forced if self._forced else self._updates
+                update = queue[0]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret"] or ""}
+                try:
+                    async with http.post(self.webhook["url"], json=update, headers=headers,
+                                         timeout=aiohttp.ClientTimeout(total=30)) as resp:  # fmt: skip
+                        status: int | None = resp.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = None
+                self.webhook_deliveries.append((update["update_id"], status))
+                if status is not None and 200 <= status < 300:
+                    if queue and queue[0] is update:
+                        queue.pop(0)
+                    self._delivered.append(update)
+                else:
+                    await asyncio.sleep(self.webhook_retry_s)
 
     async def _m_close(self, params: dict, files: dict) -> Any:
         return True
@@ -374,6 +507,8 @@ class FakeTelegram:
         return True
 
     async def _m_getUpdates(self, params: dict, files: dict) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)

@@ -1,4 +1,4 @@
-"""bot._app: wiring — commands registered, daily retention purge scheduled and working."""
+"""bot.app: wiring — commands registered, daily retention purge scheduled and working."""
 
 from __future__ import annotations
 

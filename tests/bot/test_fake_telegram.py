@@ -62,3 +62,36 @@ async def test_wrong_token_is_rejected(telegram: FakeTelegram) -> None:
     with pytest.raises(InvalidToken):
         async with make_bot(telegram, token="1:wrong") as bot:
             await bot.get_me()
+
+
+async def test_fault_plan_injects_429s_and_dropped_connections(telegram: FakeTelegram) -> None:
+    from fake_telegram import FaultPlan
+    from telegram.error import NetworkError
+
+    telegram.faults = FaultPlan(seed=3, rate_429={"sendMessage": 0.3}, rate_drop={"sendMessage": 0.3})
+    outcomes = {"ok": 0, "429": 0, "drop": 0}
+    async with make_bot(telegram) as bot:
+        for i in range(60):
+            try:
+                await bot.send_message(5, f"m{i}")
+                outcomes["ok"] += 1
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                assert 1 <= (wait.total_seconds() if hasattr(wait, "total_seconds") else wait) <= 2
+                outcomes["429"] += 1
+            except NetworkError as exc:  # the connection died before the server did anything
+                assert "httpx" in exc.message
+                outcomes["drop"] += 1
+    injected = telegram.faults.injected
+    assert outcomes["429"] == injected["429:sendMessage"] > 5 and outcomes["drop"] == injected["drop:sendMessage"] > 5
+    delivered = [c for c in telegram.sent("sendMessage") if isinstance(c.result, dict) and "message_id" in c.result]
+    assert len(delivered) == outcomes["ok"]  # a failed call delivered nothing
+
+
+async def test_push_edit_delivers_an_edited_message(telegram: FakeTelegram) -> None:
+    _, message = telegram.push_message(private_chat(1), user(1), text="first")
+    edit_id = telegram.push_edit(message, text="second")
+    async with make_bot(telegram) as bot:
+        updates = await bot.get_updates(timeout=0)
+    edited = next(u for u in updates if u.update_id == edit_id).edited_message
+    assert edited.message_id == message["message_id"] and edited.text == "second" and edited.edit_date

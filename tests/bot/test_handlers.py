@@ -1,4 +1,4 @@
-"""bot._handlers end to end: real PTB polling → fake Telegram → DB job → engine → reply."""
+"""bot.handlers end to end: real PTB polling → fake Telegram → DB job → engine → reply."""
 
 from __future__ import annotations
 
@@ -294,3 +294,68 @@ async def test_bad_input_gets_clear_answers(harness: Harness) -> None:
     assert answers[0].params.get("text") == "This check is no longer stored."
     assert answers[1].params.get("text") is None  # answered, silently
     assert await harness.checks() == []
+
+
+async def test_edits_start_no_work_and_cost_no_token(harness: Harness, face_photo: bytes) -> None:
+    """A caption edit of a checked photo (and an edited /check) is neither a job nor a token."""
+    from dataclasses import replace
+
+    options = replace(harness.options, user_burst=2, user_per_minute=0.001)
+    group = group_chat(-100444)
+    async with harness.bot(options):
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", caption="look")
+        await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        edits = [harness.telegram.push_edit(msg, caption=f"look {i}") for i in range(3)]
+        bob = user(333, "Bob")  # the group's commands cost Bob's tokens, not Alice's
+        _, media = harness.send_media(group, bob, face_photo, "photo")
+        _, command = harness.telegram.push_message(group, bob, text="/help", reply_to_message=media,
+                                                   entities=[{"type": "bot_command", "offset": 0, "length": 5}])  # fmt: skip
+        edits.append(harness.telegram.push_edit(command, text="/check"))
+        for _ in range(100):  # every edit was taken in (and marked) by the intake
+            async with harness.sessions() as s:
+                if all([await db.jobs.update_seen(s, u) for u in edits]):
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the edits were never taken in")
+        _, second = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-after-edits")
+        await harness.reply_to(ALICE_CHAT["id"], second["message_id"])  # the 2nd token was still there
+        rows = await harness.checks()
+    assert len(rows) == 2 and {r.update_id for r in rows}.isdisjoint(edits)
+    answers = [c for c in harness.telegram.sent("sendMessage", "sendPhoto")
+               if (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]]  # fmt: skip
+    assert len(answers) == 1
+    assert not [c for c in harness.telegram.calls if "please wait a minute" in text_of(c)]
+
+
+async def test_operator_commands_answer_only_in_a_private_chat(harness: Harness) -> None:
+    group = group_chat(-100999)
+    operator = user(OPERATOR_ID, "Op")
+    async with harness.bot():
+        for text in ("/stats", "/export"):
+            harness.telegram.push_message(group, operator, text=text,
+                                          entities=[{"type": "bot_command", "offset": 0, "length": len(text)}])  # fmt: skip
+        refusals = await harness.telegram.wait_for(lambda c: "only in a private chat" in text_of(c), count=2)
+    assert all(c.params["chat_id"] == group["id"] for c in refusals)
+    assert not [c for c in harness.telegram.calls if "fakewatch stats" in text_of(c)]
+    assert not harness.telegram.sent("sendDocument")
+
+
+async def test_limits_count_album_items_and_files_like_any_message(harness: Harness, face_photo: bytes) -> None:
+    """Burst 3: an album of two and a file pass, the next message is refused (one polite notice);
+    the album is answered for the items that passed."""
+    from dataclasses import replace
+
+    options = replace(harness.options, user_burst=3, user_per_minute=0.001)
+    async with harness.bot(options):
+        _, first = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="lim-a", media_group_id="lim")
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="lim-b", media_group_id="lim")
+        _, doc = harness.send_media(ALICE_CHAT, ALICE, face_photo, "document", unique_id="lim-c",
+                                    document_extra={"file_name": "x.jpg"})  # fmt: skip
+        _, over = harness.send_media(ALICE_CHAT, ALICE, face_photo, "document", unique_id="lim-d")
+        notice = await harness.reply_to(ALICE_CHAT["id"], over["message_id"])
+        album = await harness.reply_to(ALICE_CHAT["id"], first["message_id"])
+        await harness.reply_to(ALICE_CHAT["id"], doc["message_id"])
+        rows = await harness.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
+    assert "please wait a minute" in text_of(notice) and "Album of 2" in text_of(album)
+    assert sorted(r.file_unique_id for r in rows) == ["lim-a", "lim-b", "lim-c"]

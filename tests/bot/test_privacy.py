@@ -1,4 +1,4 @@
-"""bot._privacy: keyed pseudonyms and the token-redacting log filter."""
+"""bot.privacy: keyed pseudonyms and the token-redacting log filter."""
 
 from __future__ import annotations
 

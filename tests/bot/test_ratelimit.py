@@ -1,4 +1,4 @@
-"""bot._ratelimit: token buckets per user and per chat, one polite refusal per overflow."""
+"""bot.ratelimit: token buckets per user and per chat, one polite refusal per overflow."""
 
 from __future__ import annotations
 

@@ -31,3 +31,26 @@ async def test_worker_only_bot_takes_jobs_from_the_shared_queue(pg_harness: Harn
     assert all("%" in text_of(a) for a in answers)
     assert [r.attempts for r in done] == [1, 1]  # each job ran once
     assert h.serving.calls == 2
+
+
+async def test_an_album_split_between_two_processes_gets_one_reply(pg_harness: Harness, face_photo: bytes) -> None:
+    """Album items checked by the polling bot and by a worker-only bot: one combined reply."""
+    h = pg_harness
+    h.serving.hold()
+    extra = build_application(h.settings(), h.options)
+    async with h.bot(), running(extra, polling=False):
+        msgs = [h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id=f"alb-{i}", media_group_id="two-procs")[1]
+                for i in range(3)]  # fmt: skip
+        rows = await h.wait_checks(
+            lambda r: len(r) == 3 and sum(x.status == db.CheckStatus.RUNNING for x in r) == 2, timeout=60
+        )
+        assert len({r.worker_id for r in rows if r.worker_id}) == 2  # each process holds an item
+        h.serving.release()
+        answer = await h.reply_to(ALICE_CHAT["id"], msgs[0]["message_id"], timeout=60)
+        await h.wait_checks(lambda r: all(x.status == db.CheckStatus.DONE for x in r))
+        await asyncio.sleep(2.0)  # a second (or partial) album reply would come now
+        async with h.sessions() as s:
+            albums = list((await s.execute(db.Album.__table__.select())).all())
+    replies = [c for c in h.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert len(replies) == 1 and "Album of 3" in text_of(answer)
+    assert len(albums) == 1 and albums[0].replied_at is not None and albums[0].reply_claims == 1

@@ -6,19 +6,13 @@ its tests. A subprocess keeps this Ray cluster apart from tests/serving_app's in
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 import db
-from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
+from _bot_harness import ALICE, ALICE_CHAT, FAST, Harness, text_of
+from _serve_process import ServeProcess, tiny_checkpoints
 from engine_http import EngineHTTP
 from fake_telegram import FakeTelegram
 
@@ -27,67 +21,21 @@ pytestmark = pytest.mark.slow
 IMAGE_VERSION, VIDEO_VERSION, OLD_VERSION = "2.0.0", "1.1.0", "1.0.0"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def serve_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from serving.models import init_checkpoint, save_checkpoint
-
     root = tmp_path_factory.mktemp("serve-ckpt")
     # Versions with a lineage inside the cards, as the shipped cards have (initialised_from).
-    image = init_checkpoint("image", name="tiny-bot-serve-image", architecture="tiny_cnn", input_size=64,
-                            version=IMAGE_VERSION, training={"data": {"initialised_from": {"version": OLD_VERSION}}})
-    video = init_checkpoint("video", name="tiny-bot-serve-video", architecture="tiny_lstm",
-                            input_size=32, sequence_length=4, version=VIDEO_VERSION)  # fmt: skip
-    save_checkpoint(image.model, image.card, root / "image")
-    save_checkpoint(video.model, video.card, root / "video")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKEWATCH_", "RAY_ADDRESS"))}
-    env.update(
-        FAKEWATCH_ENVIRONMENT="test",
-        FAKEWATCH_IMAGE_MODEL=str(root / "image"),
-        FAKEWATCH_VIDEO_MODEL=str(root / "video"),
-        FAKEWATCH_FRAMES_PER_VIDEO="4",
-        FAKEWATCH_DEVICE="cpu",
-        FAKEWATCH_DATA_DIR=str(root / "data"),
-    )
-    log = (root / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving.app._cli", "--port", str(port), "--num-cpus", "2",
-         # fractional CPUs so every deployment fits on a 2-CPU local Ray (as tests/serving_app)
-         "--set", "ingress.num_cpus=0.1", "--set", "prep.num_cpus=0.3", "--set", "prep_threads=1",
-         "--set", "image.num_cpus=0.3", "--set", "image.torch_threads=1",
-         "--set", "video.num_cpus=0.3", "--set", "video.torch_threads=1"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    image, video = tiny_checkpoints(root, image_version=IMAGE_VERSION, video_version=VIDEO_VERSION,
+                                    image_training={"data": {"initialised_from": {"version": OLD_VERSION}}})  # fmt: skip
+    server = ServeProcess(root, image, video)
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"fakewatch serve exited: {(root / 'serve.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/v1/health", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"fakewatch serve never became healthy: {(root / 'serve.log').read_text()[-3000:]}")
-            time.sleep(1.0)
-        yield url
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.url
     finally:
-        proc.send_signal(signal.SIGINT)  # serve_main shuts Serve and its local Ray down
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        server.stop()  # SIGINT: serve_main shuts Serve and its local Ray down
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""bot._worker end to end: cache, outages, 429s, size caps, and a bot killed mid-job."""
+"""bot.worker end to end: cache, outages, 429s, size caps, and a bot killed mid-job."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ import db
 from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
-from bot import runtime
+from bot import worker_of
 
 NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
 
@@ -29,7 +30,7 @@ async def test_same_file_forwarded_twice_is_inferred_once(harness: Harness, face
         _, second = harness.send_media(bob_chat, bob, face_photo, "photo", unique_id="U-viral")
         answer = await harness.reply_to(102, second["message_id"])
         rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.status == db.CheckStatus.DONE for x in r))
-        worker = runtime(app).worker
+        worker = worker_of(app)
     assert worker.inferences == 1 and worker._file_locks == {}  # per-file locks do not pile up
     assert harness.serving.calls == 1  # the second answer came from the stored result
     assert rows[1].timings_ms == {"cached": 0.0}
@@ -58,16 +59,31 @@ async def test_serving_down_then_up_reply_arrives(harness: Harness, face_photo: 
     assert answer and rows[0].verdict is not None
 
 
-async def test_telegram_429_is_retried_after_retry_after(harness: Harness) -> None:
+async def test_telegram_429_postpones_the_answer_by_retry_after(harness: Harness) -> None:
+    """A 429 on the answer puts the job back (its result kept); the next claim only sends."""
     harness.telegram.fail_next("sendMessage", retry_after=1)
     async with harness.bot():
         _, msg = harness.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document",
                                     document_extra={"file_name": "a.mp4"})  # fmt: skip
-        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
-    attempts = [c for c in harness.telegram.sent("sendMessage") if c.params.get("reply_parameters")]
+        attempts = await harness.telegram.wait_for(
+            lambda c: c.method == "sendMessage" and bool(c.params.get("reply_parameters")), count=2
+        )
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
     assert len(attempts) == 2 and attempts[0].result == {"error_code": 429}
     assert attempts[1].at - attempts[0].at >= 1.0  # retry_after honoured
-    assert "not an image or video" in text_of(answer)
+    assert "not an image or video" in text_of(attempts[1])
+    assert harness.serving.calls == 1  # the stored result was answered, not checked again
+    assert rows[0].attempts == 2 and rows[0].answer_claims == 1 and rows[0].answered_at is not None
+
+
+async def test_getfile_429_postpones_instead_of_failing(harness: Harness, face_photo: bytes) -> None:
+    harness.telegram.fail_next("getFile", count=2, retry_after=1)
+    async with harness.bot():
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
+    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert rows[0].attempts == 3 and len(harness.telegram.sent("getFile")) == 3
 
 
 async def test_too_large_is_refused_before_getfile(harness: Harness) -> None:
@@ -159,7 +175,7 @@ async def test_graceful_stop_requeues_running_job(harness: Harness, face_photo: 
 
 
 def test_cli_refuses_without_token(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    from bot._cli import bot_main
+    from bot.cli import bot_main
     from fakewatch.settings import get_settings
 
     monkeypatch.delenv("FAKEWATCH_TELEGRAM_TOKEN", raising=False)
@@ -207,3 +223,157 @@ async def test_answer_follows_a_group_migration(harness: Harness) -> None:
         rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
     assert "not an image or video" in text_of(answer[0])
     assert rows[0].chat_id == -1004242 and rows[0].source == db.Source.GROUP
+
+
+async def test_a_worker_that_lost_its_lease_does_not_answer(harness: Harness, face_photo: bytes) -> None:
+    """Another holder took the job over while the check ran: the stale worker stores and sends
+    nothing; when that holder's lease runs out, the job is answered exactly once."""
+    from sqlalchemy import update
+
+    harness.serving.hold()
+    async with harness.bot(replace(FAST, lease_s=60.0)):
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        await asyncio.wait_for(harness.serving.started_checks.wait(), 30)
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.RUNNING)
+        async with harness.sessions() as s:  # a second worker claims it (as after an expired lease)
+            await s.execute(update(db.Check).where(db.Check.id == rows[0].id)
+                            .values(worker_id="other-bot", lease_token="other-token"))  # fmt: skip
+            await s.commit()
+        harness.serving.release()
+        await asyncio.sleep(2.0)
+        replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+        assert replies == []  # the stale worker did not answer
+        stale = (await harness.checks())[0]
+        assert stale.outcome_at is None and stale.answer_claims == 0 and stale.worker_id == "other-bot"
+        async with harness.sessions() as s:  # ...and the other holder dies: its lease runs out
+            await s.execute(update(db.Check).where(db.Check.id == rows[0].id)
+                            .values(next_attempt_at=dt.datetime.now(dt.timezone.utc)))  # fmt: skip
+            await s.commit()
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
+        done = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
+        await asyncio.sleep(1.0)
+    replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
+    assert len(replies) == 1 and ("Fake probability" in text_of(answer) or "no faces" in text_of(answer))
+    assert done[0].attempts == 2 and done[0].answer_claims == 1 and done[0].answered_at is not None
+
+
+async def test_a_file_that_keeps_timing_out_fails_clearly_without_opening_the_breaker(
+    harness: Harness, face_photo: bytes
+) -> None:
+    harness.serving.hold()  # serving never answers this file
+    options = replace(FAST, serving_breaker_threshold=1, max_timeouts=3)
+    async with harness.bot(options, request_timeout_s=0.5) as app:
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
+        answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"], timeout=60)
+        rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.FAILED)
+        breaker = worker_of(app).client.breaker
+        assert breaker.state.value == "closed"  # one slow file does not cut everyone off
+    assert "took too long" in text_of(answer)
+    assert rows[0].error_code == "check_timeout" and rows[0].timeouts == 2 and rows[0].attempts == 3
+    assert harness.serving.calls == 3  # one try per claim, no retries inside a claim
+    assert not [c for c in harness.telegram.calls if "queued" in text_of(c)]
+
+
+async def test_an_open_breaker_postpones_before_downloading(harness: Harness, face_photo: bytes) -> None:
+    await harness.serving.stop()
+    async with harness.bot(replace(FAST, serving_breaker_reset_s=60.0)):
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-a")
+        harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-b")
+        rows = await harness.wait_checks(lambda r: len(r) == 2 and all(x.attempts >= 2 for x in r))
+    assert all(r.error_code == "unavailable" and r.status != db.CheckStatus.FAILED for r in rows)
+    assert not harness.telegram.sent("getFile")  # nothing fetched for a check that cannot run
+
+
+async def _killed_while_answering(harness: Harness, *, delivered: bool) -> tuple[list[Any], db.Check]:
+    """A bot process is SIGKILLed while its answer hangs on the way to Telegram (before Telegram
+    did anything, or after it sent the message); a fresh bot takes the job over."""
+    harness.telegram.hold_next("sendMessage", delivered=delivered)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fakewatch.cli", "bot", "--no-migrate", "--lease-s", "4",
+        "--poll-interval-s", "0.2", "--poll-timeout-s", "1", "--worker-concurrency", "1",
+        cwd=REPO_ROOT, env=_bot_env(harness), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _, msg = harness.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document", document_extra={"file_name": "a.mp4"})
+        await asyncio.wait_for(harness.telegram.holding.wait(), 60)
+        claimed = (await harness.checks())[0]
+        assert claimed.status == db.CheckStatus.RUNNING and claimed.answer_claims == 1 and claimed.outcome_at
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    harness.telegram.release_holds()
+    async with harness.bot(replace(FAST, lease_s=2.0)):
+        rows = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE, timeout=30)
+        await asyncio.sleep(1.0)
+    answers = [c for c in harness.telegram.sent("sendMessage")
+               if (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+               and isinstance(c.result, dict) and "message_id" in c.result]  # fmt: skip
+    return answers, rows[0]
+
+
+async def test_killed_before_telegram_got_the_answer_it_is_sent_once(harness: Harness) -> None:
+    answers, row = await _killed_while_answering(harness, delivered=False)
+    assert len(answers) == 1 and "not an image or video" in text_of(answers[0])
+    assert row.answer_claims == 2 and harness.serving.calls == 1  # the stored result, sent by the next holder
+
+
+async def test_killed_after_telegram_sent_the_answer_it_is_repeated_once_and_counted(harness: Harness) -> None:
+    """The one window no Bot API client can close (sendMessage has no idempotency key): Telegram
+    sent the answer, the bot died before stamping it. The next holder sends it again, and
+    ``answer_claims == 2`` records that it may have. The soak counts these as ``answer_resends``."""
+    answers, row = await _killed_while_answering(harness, delivered=True)
+    assert len(answers) == 2 and row.answer_claims == 2 and row.answered_at is not None
+
+
+def test_cli_says_clearly_when_the_database_is_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from _serve_process import free_port
+
+    from bot.cli import bot_main
+    from fakewatch.settings import get_settings
+
+    monkeypatch.setenv("FAKEWATCH_TELEGRAM_TOKEN", "123456:TEST-token_abcdefghijklmnopqrstuvwxyz012")
+    monkeypatch.setenv("FAKEWATCH_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    monkeypatch.chdir(REPO_ROOT / "tests")
+    get_settings.cache_clear()
+    try:
+        assert bot_main([]) == 1
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "database is not reachable" in err and "Traceback" not in err
+
+
+async def test_an_answer_sent_during_a_database_outage_is_recorded_once_it_is_back(
+    telegram: Any, serving: Any, own_pg: Any
+) -> None:
+    """Telegram accepts the answer just as the database goes away, for longer than the worker can
+    keep its job: the sender still records the send by its answer claim when the database is
+    back, and nobody sends it again."""
+    from _bot_harness import Harness
+
+    url = await own_pg.create_database("outage_after_send")
+    await db.upgrade(url)
+    engine = db.create_engine(url)
+    h = Harness(telegram, serving, url, db.session_factory(engine), replace(FAST, lease_s=12.0))  # heartbeat 3 s
+    try:
+        async with h.bot():
+            telegram.hold_next("sendMessage", delivered=True)
+            _, msg = h.send_media(ALICE_CHAT, ALICE, NOT_MEDIA, "document", document_extra={"file_name": "a.mp4"})
+            await asyncio.wait_for(telegram.holding.wait(), 60)  # the message exists; the bot waits
+            claimed_at = asyncio.get_running_loop().time()
+            await asyncio.to_thread(own_pg.stop, "fast")
+            telegram.release_holds()  # the bot learns it was sent, and cannot record it
+            # longer than the job's lease can outlive its last renewal, shorter than the answer claim
+            await asyncio.sleep(max(0.0, claimed_at + 9.5 - asyncio.get_running_loop().time()))
+            await asyncio.to_thread(own_pg.start)
+            rows = await h.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE, timeout=60)
+            await asyncio.sleep(2.0)  # a second answer would come now
+    finally:
+        await engine.dispose()
+    answers = [c for c in telegram.sent("sendMessage")
+               if (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]
+               and isinstance(c.result, dict) and "message_id" in c.result]  # fmt: skip
+    assert len(answers) == 1 and rows[0].answer_claims == 1 and rows[0].answered_at is not None

@@ -23,7 +23,9 @@ from db import CheckStatus, Source
 from db._models import Check, Feedback
 
 BACKENDS = ("sqlite", "postgresql")
-TABLES = ("feedback", "checks", "chat_settings", "processed_updates", "stats_days", "api_keys")
+TABLES = (
+    "feedback", "checks", "chat_settings", "processed_updates", "stats_days", "api_keys", "albums", "ingest_marks",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import io
 from db import CheckStatus, Source, csv_safe, export_csv
 from db._export import export_csv_portable
 from db._models import Check
-from db.queries import EXPORT_COLUMNS, CheckFilter
+from db.filters import CheckFilter
+from db.queries import EXPORT_COLUMNS
 
 
 async def _collect(fn, session, flt) -> bytes:

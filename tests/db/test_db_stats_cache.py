@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import db
-from db import jobs, queries
+from db import jobs, stats
 from db._models import Check, StatsDay
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
@@ -23,8 +23,8 @@ WINDOWS = [
 
 async def _agree(session) -> None:
     for since, until in WINDOWS:
-        cached = (await queries.stats(session, since=since, until=until)).to_dict()
-        live = (await queries.stats(session, since=since, until=until, use_cache=False)).to_dict()
+        cached = (await stats.stats(session, since=since, until=until)).to_dict()
+        live = (await stats.stats(session, since=since, until=until, use_cache=False)).to_dict()
         assert cached == live, (since, until)
 
 
@@ -33,7 +33,7 @@ async def test_cached_stats_equal_a_full_scan(session, seeded, backend, monkeypa
     days = (await session.execute(select(func.count()).select_from(StatsDay))).scalar()
     assert days >= 8  # settled days were stored...
     await _agree(session)  # ...and answering from them changes nothing
-    monkeypatch.setattr(queries, "EXACT_PERCENTILE_MAX_ROWS", 3)  # merged histograms too
+    monkeypatch.setattr(stats, "EXACT_PERCENTILE_MAX_ROWS", 3)  # merged histograms too
     await _agree(session)
 
 
@@ -53,4 +53,4 @@ async def test_writes_to_settled_days_invalidate_them(session, seeded, backend) 
     await _agree(session)
     await jobs.purge_older_than(session, (dt.datetime.now(dt.timezone.utc) - seeded["now"]).days + 5)
     await _agree(session)
-    assert (await queries.stats(session)).by_model_version.get("v9") == 1
+    assert (await stats.stats(session)).by_model_version.get("v9") == 1

@@ -284,3 +284,33 @@ async def test_session_is_reused_and_closed(scripted) -> None:
     assert client._session is session and isinstance(session, aiohttp.ClientSession)
     await client.close()
     assert session.closed
+
+
+async def test_a_timeout_is_not_retried_and_does_not_trip_the_breaker() -> None:
+    """One slow file must not cut everyone off: the caller counts timeouts per file."""
+    calls = []
+
+    async def slow(request: web.Request) -> web.Response:
+        import asyncio
+
+        calls.append(1)
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/v1/check", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        async with make_client(f"http://127.0.0.1:{port}", timeout_s=0.3, retries=2, breaker_threshold=1) as client:
+            for _ in range(2):
+                with pytest.raises(ServiceUnavailable) as info:
+                    await client.check(b"x")
+                assert info.value.timed_out
+            assert client.breaker.state is BreakerState.CLOSED
+    finally:
+        await runner.cleanup()
+    assert len(calls) == 2  # no retry within a call

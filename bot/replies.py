@@ -12,9 +12,9 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from serving.contract import CheckResult, MediaKind, Verdict
+from serving.contract import CheckResult, ErrorCode, MediaKind, Verdict
 
-from bot._constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
+from bot.constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
 
 START = (
     "Hi! I check photos and videos for signs of face manipulation (deepfakes).\n\n"
@@ -62,6 +62,11 @@ HISTORY_PRIVATE_ONLY = "Your history is private: send /history to me in a privat
 GAVE_UP = "Sorry, I couldn't check this in time. Please send it again later."
 INTERNAL_ERROR = "Sorry, something went wrong on my side while checking this."
 DOWNLOAD_FAILED = "Sorry, Telegram wouldn't give me this file. Please send it again."
+CHECK_TIMED_OUT = (
+    "Sorry, checking this file took too long every time I tried, so I gave up. "
+    "A shorter or smaller version may work."
+)
+OPERATORS_PRIVATE_ONLY = "Operator commands work only in a private chat with me."
 
 _THRESHOLD_WORDS = {Threshold.UNCERTAIN: "uncertain or fake", Threshold.FAKE: "fake"}
 
@@ -188,3 +193,17 @@ def history_text(rows: Sequence[Any]) -> str:
         prob = percent(getattr(row, "fake_probability", None))
         lines.append(f"{when} — {escape(str(kind))}: {escape(str(verdict))} ({prob})")
     return "\n".join(lines)
+
+
+def stored_result(row: Any) -> CheckResult:
+    """A stored check as a result: its check result, or an ``invalid`` one saying why not."""
+    if row.result:
+        return CheckResult.model_validate(row.result)
+    code = row.error_code if row.error_code in set(ErrorCode) else ErrorCode.INTERNAL
+    return CheckResult.invalid(None, code, row.error_message or "")
+
+
+def worst_of(rows: Sequence[Any]) -> Any | None:
+    """The scored check with the highest fake probability (its buttons go under an album reply)."""
+    scored = [r for r in rows if r.verdict in ("real", "uncertain", "fake")]
+    return max(scored, key=lambda r: r.fake_probability or 0.0, default=None)

@@ -1,7 +1,9 @@
-"""``fakewatch bot``: run the Telegram bot with long polling until SIGINT/SIGTERM.
+"""``fakewatch bot``: run the Telegram bot (long polling or a webhook) until SIGINT/SIGTERM.
 
 Migrations run first (prestart, full-stack-template style) so a fresh database just works;
 the token never reaches the logs (httpx silenced + a redacting filter on every handler).
+The polling loop is the bot's own (``bot.intake``): an update is confirmed to Telegram only
+after it is committed.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ import logging
 import sys
 from dataclasses import fields, replace
 
-from telegram import Update
 from telegram.ext import Application
 
-from bot._options import BotOptions
-from bot._privacy import install_log_redaction
+from bot.options import BotOptions
+from bot.privacy import install_log_redaction
 
 _TUNABLES = {
     "worker_concurrency": int,
@@ -27,14 +28,21 @@ _TUNABLES = {
     "album_debounce_s": float,
     "poll_timeout_s": float,
     "serving_breaker_reset_s": float,
+    "send_timeout_s": float,
+    "stop_grace_s": float,
+    "user_burst": int,
+    "user_per_minute": float,
+    "chat_burst": int,
+    "chat_per_minute": float,
 }
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fakewatch bot",
-        description="Run the fakewatch Telegram bot (long polling). Configure with FAKEWATCH_* "
-        "variables: TELEGRAM_TOKEN, TELEGRAM_BASE_URL, DATABASE_URL, SERVING_URL, OPERATOR_IDS…",
+        description="Run the fakewatch Telegram bot (long polling, or a webhook when "
+        "FAKEWATCH_TELEGRAM_WEBHOOK_URL is set). Configure with FAKEWATCH_* variables: TELEGRAM_TOKEN, "
+        "TELEGRAM_BASE_URL, DATABASE_URL, SERVING_URL, OPERATOR_IDS, TELEGRAM_WEBHOOK_SECRET…",
     )
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     parser.add_argument(
@@ -75,36 +83,38 @@ def bot_main(argv: list[str] | None = None) -> int:
     )
     import db
 
-    from bot._app import build_application
+    from bot.app import build_application
 
     url = settings.database_url_or_default
     if not args.no_migrate:
         if url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(db.upgrade(url))
+        try:
+            asyncio.run(db.upgrade(url))
+        except Exception as exc:
+            from bot._outage import is_outage
+
+            if not is_outage(exc):
+                raise
+            print(f"fakewatch bot: the database is not reachable ({db.redact_url(url)}): {type(exc).__name__}; "
+                  "start it, or run with --no-migrate", file=sys.stderr)  # fmt: skip
+            return 1
     app = build_application(settings, options)
-    if args.worker_only:
-        logging.getLogger(__name__).info("fakewatch bot worker (database %s)", db.redact_url(url))
-        asyncio.run(_work_until_signalled(app))
-        return 0
-    logging.getLogger(__name__).info("fakewatch bot polling (database %s)", db.redact_url(url))
-    app.run_polling(
-        allowed_updates=Update.ALL_TYPES,
-        timeout=int(options.poll_timeout_s),
-        close_loop=True,
-    )
+    mode = "worker" if args.worker_only else "webhook" if settings.telegram_webhook_url else "polling"
+    logging.getLogger(__name__).info("fakewatch bot %s (database %s)", mode, db.redact_url(url))
+    asyncio.run(_run_until_signalled(app, polling=not args.worker_only))
     return 0
 
 
-async def _work_until_signalled(app: Application) -> None:
-    """Worker-only mode: run the job worker until SIGINT/SIGTERM, then stop it cleanly."""
+async def _run_until_signalled(app: Application, *, polling: bool) -> None:
+    """Run the intake (unless worker-only) and the job worker until SIGINT/SIGTERM, then stop."""
     import signal
 
-    from bot._app import running
+    from bot.app import running
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(app, polling=False):
+    async with running(app, polling=polling):
         await stop.wait()

@@ -1,8 +1,14 @@
 """PTB handlers: small functions that gate an update, persist a job, and get out of the way.
 
-Order of work for media (why): the duplicate gate (``record_update``) and the inbound rate
-limit run first; then the job row is written (``enqueue_check``) before anything that can
-fail or take time, so a crash after that point loses nothing. The worker does the rest.
+Order of work for media (why): the duplicate gate (a read of ``processed_updates``) and the
+inbound rate limit run first; then the duplicate marker, the job row and its album membership
+are written in ONE transaction (``db.jobs.ingest_check``). The intake (``bot.intake``) confirms
+the update to Telegram only after that commit; when the database is away the handler records
+the update as unconfirmed and Telegram delivers it again. The worker does the rest.
+
+Edits never start work (every handler takes new messages only), so a caption edit is neither a
+new job nor a way around the per-user and per-chat limits. Operator commands answer only in a
+private chat.
 """
 
 from __future__ import annotations
@@ -17,15 +23,16 @@ from typing import Any
 from sqlalchemy import select
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 import db
-from db import jobs, queries
+from db import jobs, stats
 
-from bot import _replies as R
-from bot._constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
-from bot._runtime import Runtime, runtime
+from bot import replies
+from bot._outage import is_outage
+from bot.constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
+from bot.runtime import Runtime, runtime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,11 +58,21 @@ def attachment_of(message: Message | None) -> tuple[Attachment, Any] | None:
 
 # --- gates (groups -3 and -1) ------------------------------------------------------------------
 async def drop_duplicates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A redelivered update (same update_id) does nothing at all."""
+    """A redelivered update (same update_id) does nothing at all.
+
+    Only a read: the marker is written with the update's durable effect (the job row) or, for
+    updates without one, by the intake after the handlers ran.
+    """
     rt = runtime(context)
-    async with rt.sessions() as s:
-        fresh = await jobs.record_update(s, update.update_id)
-    if not fresh:
+    try:
+        async with rt.sessions() as s:
+            seen = await jobs.update_seen(s, update.update_id)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        rt.unconfirmed[update.update_id] = exc  # nothing else runs; Telegram delivers it again
+        raise ApplicationHandlerStop from None
+    if seen:
         _LOGGER.info("update %s seen before: ignored", update.update_id)
         raise ApplicationHandlerStop
 
@@ -73,7 +90,7 @@ def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, *, silent: bool
     if decision.allowed:
         return True
     if decision.notify and not silent and update.effective_message is not None:
-        text = R.RATE_LIMITED if decision.scope == "user" else R.RATE_LIMITED_CHAT
+        text = replies.RATE_LIMITED if decision.scope == "user" else replies.RATE_LIMITED_CHAT
         context.application.create_task(
             update.effective_message.reply_text(text, do_quote=True), update=update
         )
@@ -90,7 +107,10 @@ async def enqueue(
     threshold: str = Threshold.UNCERTAIN,
     via: str,
 ) -> db.Check | None:
-    """Write the job row for ``media_message`` and wake the worker."""
+    """Write the job row for ``media_message`` (with the update's marker) and wake the worker.
+
+    None when there is nothing to check or the update was handled before.
+    """
     found = attachment_of(media_message)
     if found is None:
         return None
@@ -101,9 +121,16 @@ async def enqueue(
     kind = "image" if attachment == Attachment.PHOTO else "video" if attachment in _VIDEO_LIKE else None
     # /check on one album item checks that item alone (its album may have been answered already)
     album = media_message.media_group_id if via != "command" else None
+    item = (
+        db.AlbumItem(chat_id=chat.id, media_group_id=album, message_id=media_message.message_id,
+                     private=chat.type == ChatType.PRIVATE, silent=silent, threshold=str(threshold))
+        if album else None
+    )  # fmt: skip
     async with rt.sessions() as s:
-        check = await jobs.enqueue_check(
+        check = await jobs.ingest_check(
             s,
+            update_id=update.update_id,
+            album=item,
             source=source,
             media_kind=kind,
             file_id=media.file_id,
@@ -113,7 +140,6 @@ async def enqueue(
             chat_id=chat.id,
             message_id=media_message.message_id,
             media_group_id=album,
-            update_id=update.update_id,
             payload={
                 "attachment": str(attachment),
                 "silent": silent,
@@ -121,9 +147,8 @@ async def enqueue(
                 "via": via,
             },
         )
-    if album:
-        rt.albums.add_item((chat.id, album), media_message.message_id, check.id)
-    rt.worker.wake()
+    if check is not None:
+        rt.wake_worker()
     return check
 
 
@@ -152,20 +177,20 @@ async def on_group_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_not_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything else in a private chat gets a hint instead of silence."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(R.NOT_MEDIA)
+        await update.effective_message.reply_text(replies.NOT_MEDIA)
 
 
 # --- commands ------------------------------------------------------------------------------------
 async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot does."""
-    await update.effective_message.reply_text(R.START)  # type: ignore[union-attr]
+    await update.effective_message.reply_text(replies.START)  # type: ignore[union-attr]
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: how to use it, privacy mode, what is kept."""
     days = runtime(context).settings.retention_days
     await update.effective_message.reply_text(  # type: ignore[union-attr]
-        R.HELP.format(days=days), parse_mode=ParseMode.HTML
+        replies.HELP.format(days=days), parse_mode=ParseMode.HTML
     )
 
 
@@ -175,7 +200,7 @@ async def cmd_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert message is not None
     target = message.reply_to_message
     if target is None or attachment_of(target) is None:
-        await message.reply_text(R.CHECK_NEEDS_REPLY)
+        await message.reply_text(replies.CHECK_NEEDS_REPLY)
         return
     await enqueue(runtime(context), update, target, silent=False, via="command")
 
@@ -186,11 +211,11 @@ async def cmd_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and update.effective_message is not None
     if chat is not None and chat.type != ChatType.PRIVATE:  # a history is nobody else's business
-        await update.effective_message.reply_text(R.HISTORY_PRIVATE_ONLY)
+        await update.effective_message.reply_text(replies.HISTORY_PRIVATE_ONLY)
         return
     async with rt.sessions() as s:
         rows = await jobs.recent_checks(s, rt.pseudonym(user.id), limit=HISTORY_LIMIT)
-    await update.effective_message.reply_text(R.history_text(rows), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(replies.history_text(rows), parse_mode=ParseMode.HTML)
 
 
 async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -208,7 +233,7 @@ async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             cs = await jobs.get_chat_settings(s, chat.id)
         text = (
             f"Auto-check: {'on' if cs.autocheck else 'off'}\n"
-            f"Speaks up for: {R.threshold_words(cs.threshold)}\n"
+            f"Speaks up for: {replies.threshold_words(cs.threshold)}\n"
             "Admins change these with /autocheck on|off and /threshold uncertain|fake."
         )
     await message.reply_text(text)
@@ -241,52 +266,56 @@ async def _group_admin_setting(
     chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None
     if chat.type == ChatType.PRIVATE:
-        await message.reply_text(R.GROUPS_ONLY)
+        await message.reply_text(replies.GROUPS_ONLY)
         return None
     args = [a.lower() for a in (context.args or [])]
     if len(args) != 1 or args[0] not in allowed:
         await message.reply_text(usage)
         return None
     if not await _is_admin(update, context):
-        await message.reply_text(R.ADMINS_ONLY)
+        await message.reply_text(replies.ADMINS_ONLY)
         return None
     return args[0]
 
 
 async def cmd_autocheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/autocheck on|off (group admins only)."""
-    value = await _group_admin_setting(update, context, R.AUTOCHECK_USAGE, {"on", "off"})
+    value = await _group_admin_setting(update, context, replies.AUTOCHECK_USAGE, {"on", "off"})
     if value is None:
         return
     rt = runtime(context)
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     async with rt.sessions() as s:
         cs = await jobs.set_chat_settings(s, chat_id, autocheck=value == "on")
-    text = R.AUTOCHECK_ON.format(threshold=R.threshold_words(cs.threshold)) if cs.autocheck else R.AUTOCHECK_OFF
+    text = replies.AUTOCHECK_ON.format(threshold=replies.threshold_words(cs.threshold)) if cs.autocheck else replies.AUTOCHECK_OFF
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
 
 async def cmd_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/threshold uncertain|fake (group admins only)."""
     allowed = {str(t) for t in Threshold}
-    value = await _group_admin_setting(update, context, R.THRESHOLD_USAGE, allowed)
+    value = await _group_admin_setting(update, context, replies.THRESHOLD_USAGE, allowed)
     if value is None:
         return
     rt = runtime(context)
     async with rt.sessions() as s:
         await jobs.set_chat_settings(s, update.effective_chat.id, threshold=value)  # type: ignore[union-attr]
     await update.effective_message.reply_text(  # type: ignore[union-attr]
-        R.THRESHOLD_SET.format(threshold=R.threshold_words(value))
+        replies.THRESHOLD_SET.format(threshold=replies.threshold_words(value))
     )
 
 
 async def _operator_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Message | None:
-    """The command's message when an operator sent it; anyone else is told it is not for them."""
+    """The command's message when an operator sent it in a private chat; else a short refusal
+    (operator data never goes to a group, whoever asks)."""
     message = update.effective_message
     assert message is not None
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(replies.OPERATORS_PRIVATE_ONLY)
+        return None
     if runtime(context).is_operator(update.effective_user.id if update.effective_user else None):
         return message
-    await message.reply_text(R.OPERATORS_ONLY)
+    await message.reply_text(replies.OPERATORS_ONLY)
     return None
 
 
@@ -298,14 +327,14 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime(context)
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
     async with rt.sessions() as s:  # the operators' own query: indexed, windowed, cached per day
-        day = await queries.stats(s, since=since)
+        day = await stats.stats(s, since=since)
     p50, p95 = day.latency_ms.get("p50"), day.latency_ms.get("p95")
     lines = ["<b>fakewatch stats</b>", f"Checks in the last 24 h: {day.total}"]
     lines.append("By verdict: " + ", ".join(f"{k or 'pending'}={v}" for k, v in sorted(day.by_verdict.items(), key=str)))
     lines.append("By status: " + ", ".join(f"{k}={v}" for k, v in sorted(day.by_status.items(), key=str)))
     lines.append(f"Latency p50 / p95: {p50:.0f} / {p95:.0f} ms" if p50 is not None and p95 is not None else "Latency: —")
     lines.append(f"Feedback: right={day.feedback['agree']}, wrong={day.feedback['disagree']}")
-    lines.append(f"Worker inferences since start: {rt.worker.inferences}")
+    lines.append(f"Worker inferences since start: {rt.inferences()}")
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
 
 
@@ -397,17 +426,28 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         async with rt.sessions() as s:
             first = await jobs.add_feedback(s, check_id_int, rt.pseudonym(query.from_user.id), vote == "1")
     except db.CheckNotFound:
-        await query.answer(R.FEEDBACK_GONE)
+        await query.answer(replies.FEEDBACK_GONE)
         return
-    await query.answer(R.FEEDBACK_THANKS if first else R.FEEDBACK_ALREADY)
+    await query.answer(replies.FEEDBACK_THANKS if first else replies.FEEDBACK_ALREADY)
 
 
 # --- errors ------------------------------------------------------------------------------------------
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a redacted summary with an incident id; never ship update contents anywhere."""
-    incident = uuid.uuid4().hex[:8]
+    """Log a redacted summary with an incident id; never ship update contents anywhere.
+
+    The database being away is no incident: the update stays unconfirmed (the intake sees it in
+    ``unconfirmed``) and comes back. A direct reply that Telegram refused or did not receive
+    is logged in one line; anything else is a bug, logged with its traceback.
+    """
+    error = context.error
     kind = type(update).__name__ if update is not None else "none"
     update_id = getattr(update, "update_id", None)
-    _LOGGER.error(
-        "incident %s while handling %s %s", incident, kind, update_id, exc_info=context.error
-    )
+    if is_outage(error) and not isinstance(error, TelegramError) and isinstance(update_id, int):
+        runtime(context).unconfirmed[update_id] = error  # type: ignore[assignment]
+        _LOGGER.warning("update %s not stored, the database is away: %s", update_id, type(error).__name__)
+        return
+    if isinstance(error, (RetryAfter, NetworkError, Forbidden)):
+        _LOGGER.warning("a reply to update %s failed: %s: %s", update_id, type(error).__name__, error)
+        return
+    incident = uuid.uuid4().hex[:8]
+    _LOGGER.error("incident %s while handling %s %s", incident, kind, update_id, exc_info=error)
