@@ -3,4 +3,4 @@
 The root package holds only what every part shares: settings and the command line.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
