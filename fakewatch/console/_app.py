@@ -83,16 +83,21 @@ async def security_middleware(request: web.Request, handler: Any) -> web.StreamR
     """Every page but sign-in and static files needs a session; every answer gets strict headers."""
     if not request.path.startswith(PUBLIC_PATHS) and not _signed_in(request):
         if request.method == "GET":
-            response: web.StreamResponse = web.HTTPSeeOther("/login")
+            response: web.StreamResponse = _see_other("/login")
         else:
             response = web.Response(status=401, text="sign in first")
     else:
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
+        except web.HTTPException as exc:  # a raised redirect or error becomes a plain response
+            response = web.Response(status=exc.status, reason=exc.reason, text=exc.text, headers=exc.headers)
     _secure_headers(request, response)
     return response
+
+
+def _see_other(location: str) -> web.Response:
+    """A 303 redirect as a response (aiohttp deprecates returning its HTTPException objects)."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -124,7 +129,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         _LOGGER.warning("console sign-in refused from %s", client)  # never the token itself
         return _render(request, "login.html", status=403, error="That token is not right.")
     throttle.succeeded(guesser)
-    response = web.HTTPSeeOther("/")
+    response = _see_other("/")
     response.set_cookie(
         COOKIE_NAME,
         request.app[LOGINS].create(),
@@ -141,7 +146,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     request.app[LOGINS].end(request.cookies.get(COOKIE_NAME))
-    response = web.HTTPSeeOther("/login")
+    response = _see_other("/login")
     response.del_cookie(COOKIE_NAME, path="/")
     return response
 

@@ -101,7 +101,7 @@ async def test_ops_export_csv_and_jsonl(db_url, seeded, tmp_path) -> None:
     target = tmp_path / "out.csv"
     code, _ = await _ops("export", "--database-url", db_url, "--verdict", "fake", "-o", str(target))
     assert code == 0
-    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [int(r["id"]) for r in rows] == [seeded["ids"][i] for i in (0, 1, 6, 10)]
     assert rows[0]["verdict"] == "fake" and rows[0]["chat_id"] == "-200"
     code, text = await _ops("export", "--database-url", db_url, "--format", "jsonl", "--with-result")

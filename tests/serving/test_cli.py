@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -104,7 +105,7 @@ def test_evaluate_writes_metrics_and_csv(env, shared_data, tmp_path):
     assert report["model"]["name"] == "tiny-image"
     for key in ("auc", "accuracy", "balanced_accuracy", "log_loss", "no_face_rate"):
         assert key in report and key in proc.stdout
-    rows = list(csv.DictReader(out.with_suffix(".csv").open()))
+    rows = list(csv.DictReader(io.StringIO(out.with_suffix(".csv").read_text())))
     assert len(rows) == 6 and {r["label"] for r in rows} == {"real", "fake"}
     assert "evaluate" in proc.stderr  # the progress bar
     assert fakewatch(env, "evaluate", str(tmp_path / "nowhere")).returncode == 2

@@ -192,7 +192,7 @@ def test_a_1x1_png_through_the_engine_is_no_face(tmp_path):
     import io
 
     from fakewatch.settings import Settings
-    from serving.constants import Verdict
+    from serving.contract import Verdict
     from serving.engine import Engine
     from serving.models import init_checkpoint
 

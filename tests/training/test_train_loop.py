@@ -142,6 +142,7 @@ def test_mean_source_auc_weighs_each_source_equally():
 
 def test_run_with_mean_source_auc_and_source_weights(tiny_cache, tmp_path):
     import csv
+    import io
 
     cfg = write_config(
         tmp_path / "msa.yaml", name="msa", stage="image", out_dir=str(tmp_path),
@@ -152,7 +153,7 @@ def test_run_with_mean_source_auc_and_source_weights(tiny_cache, tmp_path):
         early_stop={"metric": "mean_source_auc"},
     )
     run_training(load_config(cfg))
-    rows = list(csv.DictReader((tmp_path / "msa" / "metrics.csv").open()))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "msa" / "metrics.csv").read_text())))
     assert len(rows) == 2 and all(0.0 <= float(r["val_selection"]) <= 1.0 for r in rows)
     card = json.loads((tmp_path / "msa" / "checkpoint" / "model_card.json").read_text())
     assert card["training"]["config"]["data"]["source_weights"] == {"stylegan": 2.0}
