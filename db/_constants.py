@@ -9,7 +9,7 @@ class _StrEnum(str, Enum):
     """A ``str`` enum whose value is what is stored in the database and shown to operators."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 class CheckStatus(_StrEnum):

@@ -92,6 +92,7 @@ async def _export_csv_postgres(session: AsyncSession, flt: CheckFilter, write: W
     args = [params[name] for name in compiled.positiontup or ()]
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None, "COPY needs the asyncpg connection"
     await raw.copy_from_query(
         str(compiled), *args, output=write, format="csv", header=True, timeout=None
     )

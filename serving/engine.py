@@ -271,7 +271,9 @@ class Engine:
             )
         self.detector: FaceDetector = detector  # still images (HOG, then the fallback if HOG finds none)
         # video frames: the primary's searches, and the fallback only for faces the primary lost
-        self.video_detector: FaceDetector = getattr(detector, "video", None) or getattr(detector, "primary", detector)
+        self.video_detector: FaceDetector = (
+            getattr(detector, "video", None) or getattr(detector, "primary", None) or detector
+        )
         self.keyframe_every = keyframe_every
         self.device = _resolve_device(self.settings.device)
         self.bf16 = resolve_precision(precision, self.device)

@@ -511,9 +511,9 @@ def _interpret_xmp(xmp: bytes, reading: _Reading) -> None:
             sources.append(match.group(1))
     tags = {}
     for key, pattern in _TAG_RE.items():
-        match = pattern.search(packet)
-        if match:
-            tags[key] = _short(_unescape(match.group(1) or match.group(2) or ""))
+        tag = pattern.search(packet)
+        if tag:
+            tags[key] = _short(_unescape(tag.group(1) or tag.group(2) or ""))
     details: dict[str, Any] = {}
     if sources:
         details["digital_source_types"] = sources[:LIST_MAX_ITEMS]

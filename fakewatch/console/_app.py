@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +33,7 @@ TOKEN = web.AppKey("operator_token", str)
 LOGINS = web.AppKey("logins", SessionStore)
 THROTTLE = web.AppKey("throttle", SignInThrottle)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
-TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", Sequence)
 PRODUCTION = web.AppKey("production", bool)
 
 # Pages that can be reached without signing in.
@@ -187,7 +188,7 @@ async def dashboard(request: web.Request) -> web.Response:
 
 def _filters(request: web.Request) -> tuple[dict[str, str], CheckFilter]:
     raw = {k: request.query.get(k, "").strip() for k in FILTER_FIELDS}
-    return raw, CheckFilter.from_strings(**raw)
+    return raw, CheckFilter.from_strings(now=None, **raw)
 
 
 def _page_number(request: web.Request) -> int:

@@ -96,7 +96,7 @@ def checks_per_day_chart(rows: Sequence[dict[str, Any]], days: Sequence[str]) ->
             if not n:
                 continue
             h = plot_h * n / y_max
-            y -= h
+            y -= int(round(h))
             body.append(
                 f'<rect class="bar" data-day="{escape(day)}" data-verdict="{escape(verdict)}" data-count="{n}" '
                 f'x="{PAD_LEFT + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '

@@ -44,6 +44,11 @@ def access_args(args: AppArgs) -> dict[str, Any]:
     }
 
 
+def _deployment(cls: Any) -> Any:
+    """A ``@serve.deployment`` class (typed as its own class, though it is a Deployment)."""
+    return cls
+
+
 def _options(d: DeploymentArgs, *, default_gpus: float, default_ongoing: int) -> dict[str, Any]:
     opts: dict[str, Any] = {
         "ray_actor_options": {
@@ -89,13 +94,13 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
     else:
         image_batch = args.image.max_batch_size or int(settings["image_batch_size"])
         video_batch = args.video.max_batch_size or int(settings["video_batch_size"])
-        image = ImageModel.options(
+        image = _deployment(ImageModel).options(
             **_options(args.image, default_gpus=gpus, default_ongoing=max(2 * image_batch, 8))
         ).bind(
             settings,
             **_model_kwargs(args.image, batch=image_batch, wait=float(settings["batch_wait_s"])),
         )
-        video = VideoModel.options(
+        video = _deployment(VideoModel).options(
             **_options(args.video, default_gpus=gpus, default_ongoing=max(2 * video_batch, 4))
         ).bind(
             settings,
@@ -103,7 +108,7 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
         )
         # MediaPrep waits on the models most of the time: it must hold many checks at once so
         # that they can meet in the models' batches; its CPU work is bounded by prep_threads.
-        prep = MediaPrep.options(
+        prep = _deployment(MediaPrep).options(
             **_options(args.prep, default_gpus=0.0, default_ongoing=max(args.max_in_flight, 8))
         ).bind(settings, image, video, threads=args.prep_threads)
 
@@ -114,7 +119,7 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
     if args.ingress.max_queued_requests == -1:
         ingress_opts["max_queued_requests"] = 2 * args.max_in_flight + 64
     ingress_opts["backpressure_config"] = BackpressureConfig(retry_after_s=args.retry_after_s)
-    return Ingress.options(**ingress_opts).bind(
+    return _deployment(Ingress).options(**ingress_opts).bind(
         prep,
         image,
         video,

@@ -48,6 +48,7 @@ class _ModelReplica:
     """What ImageModel and VideoModel share: one torch thread, batch knobs, stats, health."""
 
     worker: ImageWorker | VideoWorker
+    score: Any  # the subclass's @serve.batch method (with set_max_batch_size & co.)
 
     def _setup(self, max_batch_size: int, batch_wait_timeout_s: float, torch_threads: int | None) -> None:
         if torch_threads:
@@ -109,7 +110,7 @@ class ImageModel(_ModelReplica):
         torch_threads: int | None = None,
     ) -> None:
         engine = make_engine(settings)
-        self.worker = ImageWorker(engine, max_items_per_forward=max_items_per_forward)
+        self.worker = self.images = ImageWorker(engine, max_items_per_forward=max_items_per_forward)
         self._setup(max_batch_size, batch_wait_timeout_s, torch_threads)
 
     @serve.batch(max_batch_size=_DEFAULT_IMAGE_BATCH, batch_wait_timeout_s=_DEFAULT_WAIT_S)
@@ -117,7 +118,8 @@ class ImageModel(_ModelReplica):
         return await self._run(self.worker.score_many, crop_sets)
 
     async def annotate(self, prepared: Any, result: CheckResult) -> bytes:
-        return await self._run(self.worker.annotate, prepared, result)
+        jpeg: bytes = await self._run(self.images.annotate, prepared, result)
+        return jpeg
 
 
 @serve.deployment(name=VIDEO_MODEL, health_check_period_s=30, health_check_timeout_s=60)

@@ -222,8 +222,8 @@ class Front:
             return JSONResponse(bad_request_body(exc), status_code=400, headers=headers)
         if len(data) > self.max_file_bytes:
             self.counters["too_large"] += 1
-            exc = BodyTooLarge(self.max_file_bytes, len(data))
-            return JSONResponse(too_large_result(filename, exc).to_json(), status_code=413, headers=headers)
+            over = BodyTooLarge(self.max_file_bytes, len(data))
+            return JSONResponse(too_large_result(filename, over).to_json(), status_code=413, headers=headers)
         if not data:
             result = CheckResult.invalid(filename, ErrorCode.EMPTY, "the upload is empty")
             return JSONResponse(result.to_json(), status_code=415, headers=headers)

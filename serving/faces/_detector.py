@@ -151,7 +151,7 @@ class _DlibDetector:
     def warm(self, copies: int = 2) -> None:
         """Build up to ``copies`` pooled dlib detectors now (one per detection thread), so the
         first requests do not pay for it."""
-        built = []
+        built: list[Any] = []
         while self._idle.qsize() + len(built) < copies:
             built.append(self._new_dlib_detector())
         for detector in built:

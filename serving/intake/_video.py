@@ -295,7 +295,7 @@ def _decode_pass(
     stream = _select_stream(container)
     stream.thread_type = "AUTO"
     if skip is not None:
-        stream.codec_context.skip_frame = skip
+        stream.codec_context.skip_frame = skip  # type: ignore[assignment]  # PyAV types it as a Literal
     can_seek = seek and not (set(container.format.name.split(",")) & _NO_SEEK_FORMATS)
     picker: NearestPicker[av.VideoFrame] = NearestPicker(targets)
     frames: list[Frame] = []
@@ -340,10 +340,9 @@ def _decode_pass(
             if picker.done:
                 break
             keyframe = None
-            if can_seek:
-                keyframe = seek_target(
-                    position, picker.next_target, plan.keyframes, plan.pts, SEEK_MIN_SKIPPED_FRAMES
-                )
+            wanted = picker.next_target  # not None: the picker is not done
+            if can_seek and wanted is not None:
+                keyframe = seek_target(position, wanted, plan.keyframes, plan.pts, SEEK_MIN_SKIPPED_FRAMES)
             if keyframe is not None and keyframe > position:
                 try:
                     container.seek(keyframe, stream=stream, backward=True, any_frame=False)
@@ -386,7 +385,7 @@ def load_video(
     finally:
         container.close()
     finished = time.perf_counter()
-    quarter_turns = round(int(info.get("rotation", 0)) / 90) % 4
+    quarter_turns = round(float(info.get("rotation", 0) or 0) / 90) % 4  # type: ignore[arg-type]
     height, width = frames[0].image.shape[:2]
     return Media(
         kind=MediaKind.VIDEO,
