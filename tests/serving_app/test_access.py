@@ -9,7 +9,7 @@ from starlette.requests import Request
 from serving.app import AppArgs
 from serving.app._access import presented_key, resolve_mode
 from serving.app._builder import access_args
-from serving.app._cli import serve_main, use_trusted_proxies
+from serving.app._cli import use_trusted_proxies
 from tests.serving_app.conftest import CONFIG_PATH
 
 
@@ -54,17 +54,16 @@ def test_key_headers() -> None:
     assert presented_key(request(("Authorization", "Bearer a"), ("X-API-Key", "b"))) == "a"
 
 
-def test_serve_refuses_a_public_bind_with_default_secrets(monkeypatch) -> None:
-    from fakewatch.settings import get_settings
+def test_a_public_bind_needs_keys_but_no_secret_serving_does_not_hold() -> None:
+    """Serving holds none of the default secrets (they are the bot's and the console's), so a
+    public bind is not refused for them; what protects it is that keys become required."""
+    from fakewatch.settings import Settings
 
-    for name in ("FAKEWATCH_PSEUDONYM_SECRET", "FAKEWATCH_OPERATOR_TOKEN", "FAKEWATCH_HTTP_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(SystemExit, match="--host=0.0.0.0 listens beyond this machine"):
-            serve_main(["--host", "0.0.0.0"])  # refused before Ray starts
-    finally:
-        get_settings.cache_clear()
+    settings = Settings("serving", http_host="0.0.0.0", environment="local")
+    settings.check_secrets_for_bind("0.0.0.0", service="serving")  # nothing to refuse
+    assert resolve_mode("auto", "0.0.0.0") == "keys"
+    with pytest.raises(ValueError, match="listens beyond this machine"):  # the console holds one
+        Settings("console").check_secrets_for_bind("0.0.0.0", service="console")
 
 
 def test_the_serve_proxy_trusts_only_the_configured_proxies() -> None:
