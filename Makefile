@@ -10,7 +10,7 @@ STAMP := $(VENV)/.fakewatch-installed
 REQ := requirements
 PIP_LOCKED = $(BIN)/pip install --quiet --require-hashes --no-deps
 
-.PHONY: run test venv lock system-deps bench docs soak clean
+.PHONY: run test lint venv lock system-deps bench docs soak clean
 
 $(STAMP): pyproject.toml Makefile $(REQ)/build.txt $(REQ)/dev.txt $(REQ)/nodeps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,6 +43,13 @@ system-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null) \
 	  || echo "warning: chromium/docker-compose not installed; browser and compose-config tests will be skipped"; \
 	fi
+
+# Style, types and layering (CI runs it before the tests): ruff, mypy, import-linter.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 run: $(STAMP)
 	$(BIN)/fakewatch run
