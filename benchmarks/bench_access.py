@@ -51,7 +51,7 @@ def bench_admit(n: int = 100_000) -> dict[str, Any]:
     from starlette.requests import Request
 
     from serving.api_keys import KeyRecord, key_hash, new_key, write_key_file
-    from serving.app._access import Access
+    from serving.app.access import Access
 
     with tempfile.TemporaryDirectory() as tmp:
         keys = [new_key() for _ in range(1000)]
@@ -186,9 +186,9 @@ def bench_http(checks: int, flood: int) -> dict[str, Any]:
     from ray import serve
     from serving_app.conftest import write_tiny_checkpoints
 
-    from fakewatch._ops_cli import ops_main
+    from fakewatch.ops_cli import ops_main
     from serving.app import build_app
-    from serving.app._cli import use_throughput_mode, use_trusted_proxies
+    from serving.app.cli import use_throughput_mode, use_trusted_proxies
 
     photos = [p.read_bytes() for p in sorted((SHARED / "faces" / "stylegan" / "real").glob("*.jpg"))[:16]]
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,7 +196,7 @@ def bench_http(checks: int, flood: int) -> dict[str, Any]:
         image_dir, video_dir = write_tiny_checkpoints(root / "ckpt")
         key_file = root / "api_keys.json"
         db_url = f"sqlite+aiosqlite:///{root / 'keys.sqlite3'}"
-        from fakewatch._db_cli import db_main
+        from fakewatch.db_cli import db_main
 
         assert db_main(["--database-url", db_url, "upgrade"]) == 0
 

@@ -35,6 +35,7 @@ fallback alone) and, on the shared face images only, ``cnn`` alone (slow).
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import os
@@ -185,7 +186,8 @@ def _people_shipped() -> list[tuple[str, np.ndarray]]:
     except Exception:  # noqa: BLE001 - optional source
         pass
     try:
-        import skimage.data
+        skimage = importlib.import_module("skimage")  # optional: used only when installed
+        importlib.import_module("skimage.data")
 
         out.append(("astronaut", skimage.data.astronaut()))
     except Exception:  # noqa: BLE001 - optional source
@@ -266,7 +268,8 @@ def _no_face_set(frames: dict[str, list[np.ndarray]], detectors: dict[str, Any],
     found += opencv
     sources["opencv-doc sample photos (upscaled)"] = len(opencv)
     try:
-        import skimage.data
+        skimage = importlib.import_module("skimage")  # optional: used only when installed
+        importlib.import_module("skimage.data")
 
         ski = []
         for name in SKIMAGE_NO_FACE:

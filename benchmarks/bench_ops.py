@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 import db  # noqa: E402
 from db import jobs, queries, stats  # noqa: E402
 from db.filters import CheckFilter  # noqa: E402
-from fakewatch._ops_cli import write_export  # noqa: E402
+from fakewatch.ops_cli import write_export  # noqa: E402
 
 GENERATE_CHECKS = """
 INSERT INTO checks (status, attempts, next_attempt_at, source, media_kind, sha256, file_unique_id,

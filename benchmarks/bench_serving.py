@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     opts = parser.parse_args(argv)
 
-    from serving.app._cli import use_throughput_mode
+    from serving.app.cli import use_throughput_mode
 
     serve_env = use_throughput_mode() if opts.serve_env == "throughput" else {}
 

@@ -5,17 +5,17 @@ bot, the serving app and the operator tools can all share it.
 """
 
 from db import api_keys, filters, jobs, queries, stats
-from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, VERDICTS, CheckStatus, Source
-from db._export import csv_safe, export_csv
-from db._engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
-from db._migrate import (
+from db.constants import DEFAULT_THRESHOLD, THRESHOLDS, VERDICTS, CheckStatus, Source
+from db.export import csv_safe, export_csv
+from db.engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
+from db.migrate import (
     MigrationError,
     check_migrations,
     current_revision,
     head_revision,
     upgrade,
 )
-from db._models import Album, ApiKey, Base, Check, ChatSettings, Feedback, IngestMark, ProcessedUpdate, StatsDay
+from db.models import Album, ApiKey, Base, Check, ChatSettings, Feedback, IngestMark, ProcessedUpdate, StatsDay
 from db.filters import CheckFilter, FilterError
 from db.jobs import AlbumItem, CheckNotFound, Lease, Outcome
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db._models import ApiKey, utcnow
+from db.models import ApiKey, utcnow
 
 MAX_NAME_CHARS = 64
 

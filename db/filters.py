@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.sql.elements import ColumnElement
 
-from db._constants import VERDICTS
-from db._models import Check, utcnow
+from db.constants import VERDICTS
+from db.models import Check, utcnow
 
 __all__ = ["VERDICTS", "CheckFilter", "FilterError", "parse_when", "window"]
 

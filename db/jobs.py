@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import stats
-from db._constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
-from db._models import Album, ChatSettings, Check, Feedback, IngestMark, ProcessedUpdate, utcnow
+from db.constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
+from db.models import Album, ChatSettings, Check, Feedback, IngestMark, ProcessedUpdate, utcnow
 from db._sql import dialect_insert
 
 

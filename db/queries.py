@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db._constants import DEFAULT_PAGE_SIZE, EXPORT_BATCH_SIZE, MAX_PAGE_SIZE
-from db._models import Check, Feedback, UtcDateTime
+from db.constants import DEFAULT_PAGE_SIZE, EXPORT_BATCH_SIZE, MAX_PAGE_SIZE
+from db.models import Check, Feedback, UtcDateTime
 from db._sql import plain
 from db.filters import CheckFilter, FilterError
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from db._models import Check, Feedback, StatsDay, utcnow
+from db.models import Check, Feedback, StatsDay, utcnow
 from db._sql import dialect_insert, is_postgres, plain
 from db.filters import window
 

@@ -46,7 +46,7 @@ def start_app(port: int) -> str:
     from ray import serve
 
     from serving.app import build_app
-    from serving.app._cli import use_throughput_mode
+    from serving.app.cli import use_throughput_mode
 
     use_throughput_mode()
     ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)

@@ -12,16 +12,16 @@ import sys
 
 # name -> ("module:function", one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "scan": ("serving._cli:scan_main", "check images/videos and print verdicts"),
-    "evaluate": ("serving._cli:evaluate_main", "measure the engine on a real/ fake/ folder"),
+    "scan": ("serving.cli:scan_main", "check images/videos and print verdicts"),
+    "evaluate": ("serving.cli:evaluate_main", "measure the engine on a real/ fake/ folder"),
     "train": ("training._cli:train_main", "train a model from a YAML/TOML config"),
     "prepare-data": ("training._cli:prepare_main", "build the face-crop cache for training"),
-    "serve": ("serving.app._cli:serve_main", "start a local Ray and the Serve app"),
+    "serve": ("serving.app.cli:serve_main", "start a local Ray and the Serve app"),
     "bot": ("bot.cli:bot_main", "run the Telegram bot (polling or webhook)"),
-    "db": ("fakewatch._db_cli:db_main", "database migrations (upgrade, check)"),
-    "ops": ("fakewatch._ops_cli:ops_main", "operator queries: stats, checks, feedback, export, purge"),
-    "console": ("fakewatch._ops_cli:console_main", "run the operator web console"),
-    "run": ("fakewatch._run:run_main", "run the whole local service (make run)"),
+    "db": ("fakewatch.db_cli:db_main", "database migrations (upgrade, check)"),
+    "ops": ("fakewatch.ops_cli:ops_main", "operator queries: stats, checks, feedback, export, purge"),
+    "console": ("fakewatch.ops_cli:console_main", "run the operator web console"),
+    "run": ("fakewatch.run:run_main", "run the whole local service (make run)"),
 }
 
 

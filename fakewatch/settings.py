@@ -28,7 +28,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from typing_extensions import Annotated, Self
 
-from fakewatch._net import is_loopback_host, parse_networks
+from fakewatch.net import is_loopback_host, parse_networks
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "changethis-development-only"

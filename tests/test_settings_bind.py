@@ -1,6 +1,6 @@
 """The one rule for default secrets: refused beyond loopback in every environment.
 
-Also the address helpers it rests on (``fakewatch._net``): loopback binds and the client address
+Also the address helpers it rests on (``fakewatch.net``): loopback binds and the client address
 behind a trusted proxy.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from fakewatch._net import client_address, forwarded_https, is_loopback_host, limit_key, parse_networks
+from fakewatch.net import client_address, forwarded_https, is_loopback_host, limit_key, parse_networks
 from fakewatch.settings import DEFAULT_SECRET, Settings
 
 REAL = {"pseudonym_secret": "a-real-pepper-1", "operator_token": "a-real-token-1"}

@@ -16,9 +16,9 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
-from db._engine import create_engine
-from db._migrate import migration_options
-from db._models import Base
+from db.engine import create_engine
+from db.migrate import migration_options
+from db.models import Base
 
 config = context.config
 target_metadata = config.attributes.get("target_metadata", Base.metadata)

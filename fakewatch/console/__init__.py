@@ -4,7 +4,7 @@
 ``fakewatch console``, ``fakewatch run`` and the tests can all serve it.
 """
 
-from fakewatch.console._app import create_console_app
-from fakewatch.console._auth import COOKIE_NAME, SESSION_TTL_S
+from fakewatch.console.app import create_console_app
+from fakewatch.console.auth import COOKIE_NAME, SESSION_TTL_S
 
 __all__ = ["COOKIE_NAME", "SESSION_TTL_S", "create_console_app"]

@@ -1,14 +1,14 @@
 """The fakewatch Ray Serve application: ingress + MediaPrep + ImageModel + VideoModel.
 
 ``serving.app:build_app`` is the import path for ``serve run`` / ``serve deploy``;
-``fakewatch serve`` (``serving.app._cli``) runs it on a local or existing Ray cluster.
+``fakewatch serve`` (``serving.app.cli``) runs it on a local or existing Ray cluster.
 """
 
-from serving.app._args import AppArgs, DeploymentArgs, ModelArgs
-from serving.app._builder import build_app, resolve_settings
-from serving.app._deployments import ImageModel, MediaPrep, VideoModel
-from serving.app._ingress import Ingress, api
-from serving.app._workers import BatchStats, CheckFlow, ImageWorker, VideoWorker
+from serving.app.args import AppArgs, DeploymentArgs, ModelArgs
+from serving.app.builder import build_app, resolve_settings
+from serving.app.deployments import ImageModel, MediaPrep, VideoModel
+from serving.app.ingress import Ingress, api
+from serving.app.workers import BatchStats, CheckFlow, ImageWorker, VideoWorker
 
 __all__ = [
     "AppArgs",

@@ -1,4 +1,4 @@
-"""The REAL serving app (``python -m serving.app._cli``, Ray Serve, tiny untrained checkpoints) as
+"""The REAL serving app (``python -m serving.app.cli``, Ray Serve, tiny untrained checkpoints) as
 a subprocess that a test can SIGKILL and start again on the same port.
 
 Shared by the bot's real-app tests and the soak. Its own process group (``start_new_session``)
@@ -95,7 +95,7 @@ class ServeProcess:
         with self.log_path.open("ab") as log:
             log.write(f"\n===== start {self.starts} =====\n".encode())
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "serving.app._cli", "--port", str(self.port), *SMALL_RAY],
+                [sys.executable, "-m", "serving.app.cli", "--port", str(self.port), *SMALL_RAY],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 

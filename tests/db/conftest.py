@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import db
 from _postgres import migrated_pg_database
 from db import CheckStatus, Source
-from db._models import Check, Feedback
+from db.models import Check, Feedback
 
 BACKENDS = ("sqlite", "postgresql")
 TABLES = (

@@ -84,7 +84,7 @@ def test_bad_proxy_entries_are_refused(sessions) -> None:
 
 
 def test_console_refuses_a_public_bind_with_the_default_token(db_url, monkeypatch, capsys) -> None:
-    from fakewatch._ops_cli import console_main
+    from fakewatch.ops_cli import console_main
     from fakewatch.settings import get_settings
 
     for name in ("FAKEWATCH_PSEUDONYM_SECRET", "FAKEWATCH_OPERATOR_TOKEN", "FAKEWATCH_CONSOLE_HOST"):

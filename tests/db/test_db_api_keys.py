@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from db import api_keys as store
-from fakewatch._ops_cli import ops_main
+from fakewatch.ops_cli import ops_main
 from serving.api_keys import KeyStore, key_hash, read_key_file
 
 

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import func, select
 
 from db import jobs
-from db._models import Check
+from db.models import Check
 
 WRITERS, PER_WRITER = 50, 100
 

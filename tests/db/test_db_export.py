@@ -7,8 +7,8 @@ import datetime as dt
 import io
 
 from db import CheckStatus, Source, csv_safe, export_csv
-from db._export import export_csv_portable
-from db._models import Check
+from db.export import export_csv_portable
+from db.models import Check
 from db.filters import CheckFilter
 from db.queries import EXPORT_COLUMNS
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 import db
 from db import jobs
-from db._models import Check, Feedback, ProcessedUpdate
+from db.models import Check, Feedback, ProcessedUpdate
 
 def _outcome(**columns: Any) -> db.Outcome:
     """What the bot records for RESULT (the typed columns as the bot reads them from it)."""
@@ -309,11 +309,11 @@ async def test_album_reply_is_claimed_once_when_complete(sessions) -> None:
     async with sessions() as s:
         for update_id in (600, 601):
             await jobs.ingest_check(s, update_id=update_id, album=item, **_intake(source="group"))
-        later = db._models.utcnow() + dt.timedelta(seconds=30)
+        later = db.models.utcnow() + dt.timedelta(seconds=30)
         assert await jobs.claim_album_reply(s, complete_before=later, lease_s=60, token="t1") is None  # items open
         while (job := await jobs.claim_next(s, worker_id="w", lease_s=60)) is not None:
             assert await jobs.complete_check(s, job.id, _outcome(), lease=jobs.Lease.of(job))
-        early = db._models.utcnow() - dt.timedelta(seconds=30)
+        early = db.models.utcnow() - dt.timedelta(seconds=30)
         assert await jobs.claim_album_reply(s, complete_before=early, lease_s=60, token="t1") is None  # not quiet
         album = await jobs.claim_album_reply(s, complete_before=later, lease_s=60, token="t1")
         assert album is not None and album.silent and album.threshold == "fake"
@@ -333,7 +333,7 @@ async def test_a_released_album_claim_is_due_again_after_its_delay(sessions) -> 
     async with sessions() as s:
         job = await jobs.ingest_check(s, update_id=700, album=item, **_intake())
         await jobs.fail_check(s, job.id, error_code="download_failed", message="gone")
-        later = db._models.utcnow() + dt.timedelta(seconds=30)
+        later = db.models.utcnow() + dt.timedelta(seconds=30)
         album = await jobs.claim_album_reply(s, complete_before=later, lease_s=60, token="a")
         assert await jobs.release_album(s, album.album_key, "a", delay_s=0, sent_maybe=False)
         again = await jobs.claim_album_reply(s, complete_before=later, lease_s=60, token="b")

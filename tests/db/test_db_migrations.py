@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, inspect
 
 import db
-from db._models import Base
+from db.models import Base
 
 
 async def test_upgrade_creates_schema_on_empty_database(db_url: str) -> None:

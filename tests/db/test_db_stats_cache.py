@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 import db
 from db import jobs, stats
-from db._models import Check, StatsDay
+from db.models import Check, StatsDay
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 

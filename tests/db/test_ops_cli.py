@@ -11,8 +11,8 @@ import pytest
 
 import db
 
-from fakewatch._db_cli import db_main
-from fakewatch._ops_cli import format_table, ops_main
+from fakewatch.db_cli import db_main
+from fakewatch.ops_cli import format_table, ops_main
 
 WINDOW = ["--since", "2026-01-13T12:00", "--until", "2026-01-20T12:00"]
 

@@ -35,7 +35,7 @@ import yaml
 from _postgres import migrated_pg_database
 
 from fakewatch.settings import SERVICE_SETTINGS
-from serving.app._constants import RAY_SERVE_ENV
+from serving.app.constants import RAY_SERVE_ENV
 from tests.bot.fake_telegram import FakeTelegram, private_chat, user
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -150,7 +150,7 @@ def test_tests_and_benchmarks_imports_are_declared() -> None:
 
 def test_the_check_can_fail() -> None:
     """A module imported but declared nowhere is reported (here: torch on the bot's side)."""
-    fake = ROOT / "bot" / "_constants.py"
+    fake = ROOT / "bot" / "constants.py"
     assert _check_declared([fake], _declared("bot")) == []
     assert _check_declared(_files("serving/models"), _declared("bot"))  # torch, safetensors…
 

@@ -86,7 +86,7 @@ def test_serve_config_is_valid_for_ray_serve_and_for_the_app() -> None:
     from ray.serve.schema import ServeDeploySchema
 
     from serving.app import build_app
-    from serving.app._args import AppArgs
+    from serving.app.args import AppArgs
 
     config = yaml.safe_load(_rayservice()["spec"]["serveConfigV2"])
     deploy = ServeDeploySchema.model_validate(config)

@@ -33,12 +33,12 @@ ALWAYS = {"environment"}
 # service -> entry points: "module" (the whole module) or "module:function" (that function's
 # body, plus the modules it and its module import).
 ENTRIES: dict[str, list[str]] = {
-    "migrate": ["fakewatch._db_cli:db_main", "fakewatch._db_cli:database_url"],
-    "bot": ["bot._cli:bot_main", "bot._cli:_work_until_signalled", "fakewatch._db_cli:database_url"],
-    "console": ["fakewatch._ops_cli:console_main", "fakewatch.console"],
-    "ops": ["fakewatch._ops_cli:ops_main", "fakewatch._ops_cli:_key_file", "fakewatch._db_cli:database_url"],
-    "serving": ["serving.app._cli:serve_main", "serving.app._builder", "serving.engine"],
-    "replica": ["serving.app._deployments", "serving.app._workers", "serving.engine"],
+    "migrate": ["fakewatch.db_cli:db_main", "fakewatch.db_cli:database_url"],
+    "bot": ["bot._cli:bot_main", "bot._cli:_work_until_signalled", "fakewatch.db_cli:database_url"],
+    "console": ["fakewatch.ops_cli:console_main", "fakewatch.console"],
+    "ops": ["fakewatch.ops_cli:ops_main", "fakewatch.ops_cli:_key_file", "fakewatch.db_cli:database_url"],
+    "serving": ["serving.app.cli:serve_main", "serving.app.builder", "serving.engine"],
+    "replica": ["serving.app.deployments", "serving.app.workers", "serving.engine"],
 }
 
 
@@ -136,7 +136,7 @@ def test_the_engine_gets_no_secret() -> None:
 
 def test_builder_hands_the_replicas_no_secret_and_nothing_of_the_bot() -> None:
     from serving.app import resolve_settings
-    from serving.app._args import AppArgs
+    from serving.app.args import AppArgs
 
     resolved = resolve_settings(AppArgs(settings={"frames_per_video": 5}))
     keys = set(resolved) - {"_engine"}

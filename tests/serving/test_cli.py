@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving._cli import log_loss, roc_auc, summarise
+from serving.cli import log_loss, roc_auc, summarise
 from serving.models import init_checkpoint, save_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]

@@ -131,7 +131,7 @@ def serve_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeApp]:
     import ray
     from ray import serve
 
-    from serving.app._cli import use_throughput_mode, use_trusted_proxies
+    from serving.app.cli import use_throughput_mode, use_trusted_proxies
 
     use_throughput_mode()  # the Serve settings `fakewatch serve` runs with
     use_trusted_proxies([])  # ... and its proxy believes no X-Forwarded-For (none trusted)
@@ -177,7 +177,7 @@ class KeyStore:
         import io
         import json
 
-        from fakewatch._ops_cli import ops_main
+        from fakewatch.ops_cli import ops_main
 
         out = io.StringIO()
         code = ops_main(["keys", *argv, "--database-url", self.database_url, "--json"], out=out)

@@ -7,9 +7,9 @@ import pytest
 from starlette.requests import Request
 
 from serving.app import AppArgs
-from serving.app._access import presented_key, resolve_mode
-from serving.app._builder import access_args
-from serving.app._cli import use_trusted_proxies
+from serving.app.access import presented_key, resolve_mode
+from serving.app.builder import access_args
+from serving.app.cli import use_trusted_proxies
 from tests.serving_app.conftest import CONFIG_PATH
 
 
@@ -83,8 +83,8 @@ async def test_refusals_come_before_the_body_is_read(tmp_path) -> None:
     import json
 
     from serving.api_keys import KeyRecord, key_hash, new_key, write_key_file
-    from serving.app._access import Access
-    from serving.app._ingress import Front
+    from serving.app.access import Access
+    from serving.app.ingress import Front
     from tests.serving_app.test_ingress_errors import _Handle
 
     key, key_id = new_key()

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from serving.app import AppArgs
-from serving.app._cli import _args_from_config, _parse_set
+from serving.app.cli import _args_from_config, _parse_set
 from tests.conftest import REPO_ROOT
 
 CONFIG = REPO_ROOT / "serving" / "app" / "serve_config.yaml"
@@ -95,8 +95,8 @@ def test_fakewatch_serve_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> N
 
 
 def test_throughput_mode_fills_only_what_the_operator_left_unset() -> None:
-    from serving.app._cli import use_throughput_mode
-    from serving.app._constants import RAY_SERVE_ENV
+    from serving.app.cli import use_throughput_mode
+    from serving.app.constants import RAY_SERVE_ENV
 
     environ = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "0", "PATH": "/bin"}
     in_effect = use_throughput_mode(environ)
@@ -109,7 +109,7 @@ def test_ray_processes_of_the_app_run_in_throughput_mode(serve_app) -> None:
     """What `fakewatch serve` sets before ``ray.init`` reaches the processes Ray starts."""
     import ray
 
-    from serving.app._constants import RAY_SERVE_ENV
+    from serving.app.constants import RAY_SERVE_ENV
 
     @ray.remote(num_cpus=0)
     def serve_env() -> dict[str, str | None]:

@@ -13,7 +13,7 @@ import pytest
 from ray.serve.exceptions import BackPressureError
 from starlette.requests import Request
 
-from serving.app._ingress import Front
+from serving.app.ingress import Front
 
 
 class _Method:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fakewatch.settings import Settings
-from serving.app._http import clean_filename, status_for
-from serving.app._workers import BatchStats, CheckFlow, ImageWorker, VideoWorker
+from serving.app.http import clean_filename, status_for
+from serving.app.workers import BatchStats, CheckFlow, ImageWorker, VideoWorker
 from serving.contract import CheckResult, ErrorCode, Verdict
 from tests.serving_app.conftest import write_tiny_checkpoints
 

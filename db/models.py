@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from db._constants import DEFAULT_THRESHOLD, CheckStatus, Source
+from db.constants import DEFAULT_THRESHOLD, CheckStatus, Source
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from serving.app._constants import (
+from serving.app.constants import (
     BAD_REQUEST,
     MAX_FILENAME_CHARS,
     MULTIPART_OVERHEAD_BYTES,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db._models import Check, UtcDateTime
+from db.models import Check, UtcDateTime
 from db.filters import CheckFilter
 from db.queries import EXPORT_COLUMNS, iter_check_batches
 

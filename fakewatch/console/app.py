@@ -14,12 +14,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import queries, stats
-from db._export import export_csv
-from db._models import utcnow
+from db.export import export_csv
+from db.models import utcnow
 from db.filters import VERDICTS, CheckFilter, FilterError
-from fakewatch._net import client_address, forwarded_https, limit_key, parse_networks
-from fakewatch.console import _charts
-from fakewatch.console._auth import COOKIE_NAME, SessionStore, SignInThrottle, token_matches
+from fakewatch.net import client_address, forwarded_https, limit_key, parse_networks
+from fakewatch.console import charts
+from fakewatch.console.auth import COOKIE_NAME, SessionStore, SignInThrottle, token_matches
 
 _LOGGER = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -171,7 +171,7 @@ async def dashboard(request: web.Request) -> web.Response:
         st = await stats.stats(s, since=since, until=until)
         per_day = await stats.checks_per_day(s, since=since, until=until)
         latency = await stats.latency_per_day(s, since=since, until=until)
-    day_list = _charts.days_between(since, until)
+    day_list = charts.days_between(since, until)
     return _render(
         request,
         "dashboard.html",
@@ -179,10 +179,10 @@ async def dashboard(request: web.Request) -> web.Response:
         days=days,
         windows=WINDOWS_DAYS,
         since=since,
-        chart_checks=_charts.checks_per_day_chart(per_day, day_list),
-        chart_latency=_charts.latency_chart(latency, day_list),
-        chart_agreement=_charts.agreement_chart(st.feedback),
-        colors=_charts.VERDICT_COLORS,
+        chart_checks=charts.checks_per_day_chart(per_day, day_list),
+        chart_latency=charts.latency_chart(latency, day_list),
+        chart_agreement=charts.agreement_chart(st.feedback),
+        colors=charts.VERDICT_COLORS,
     )
 
 
@@ -218,7 +218,7 @@ async def checks_page(request: web.Request) -> web.Response:
         verdicts=VERDICTS,
         query=urlencode(kept),
         export_query=urlencode(kept),
-        colors=_charts.VERDICT_COLORS,
+        colors=charts.VERDICT_COLORS,
     )
 
 

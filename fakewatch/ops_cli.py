@@ -17,7 +17,7 @@ from typing import IO, Any, AsyncIterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from fakewatch._db_cli import _first_line, database_url
+from fakewatch.db_cli import _first_line, database_url
 from serving.api_keys import DEFAULT_BYTES_PER_HOUR as _DEFAULT_BPH  # stdlib-only module
 from serving.api_keys import DEFAULT_REQUESTS_PER_MINUTE as _DEFAULT_RPM
 
@@ -265,7 +265,7 @@ async def write_export(
 ) -> int:
     """Stream matching checks to ``out`` as CSV or JSON lines; returns the row count."""
     from db import queries
-    from db._export import export_csv
+    from db.export import export_csv
 
     if fmt == "csv":
         decoder = codecs.getincrementaldecoder("utf-8")()

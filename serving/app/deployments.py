@@ -17,8 +17,8 @@ import numpy as np
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from serving.app._constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
-from serving.app._workers import CheckFlow, ImageWorker, VideoWorker
+from serving.app.constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
+from serving.app.workers import CheckFlow, ImageWorker, VideoWorker
 from serving.contract import CheckResult
 
 logger = logging.getLogger("fakewatch.serving")

@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from db._constants import SQLITE_BUSY_TIMEOUT_MS
+from db.constants import SQLITE_BUSY_TIMEOUT_MS
 
 # Plain driver names people type, mapped to the async drivers we ship.
 _ASYNC_DRIVERS = {

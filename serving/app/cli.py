@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from serving.app._constants import APP_NAME, RAY_SERVE_ENV
+from serving.app.constants import APP_NAME, RAY_SERVE_ENV
 
 # The Serve HTTP proxy's own timeout is only a backstop (it answers 408); ours answers 504 first.
 PROXY_TIMEOUT_MARGIN_S = 30.0
@@ -102,8 +102,8 @@ def serve_main(argv: list[str]) -> int:
     import ray
     from ray import serve
 
-    from serving.app._args import AppArgs
-    from serving.app._builder import access_args, build_app
+    from serving.app.args import AppArgs
+    from serving.app.builder import access_args, build_app
 
     host = opts.host or settings.http_host
     port = opts.port or settings.http_port

@@ -13,11 +13,11 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.config import AutoscalingConfig, BackpressureConfig
 
-from serving.app._access import resolve_mode
-from serving.app._args import AppArgs, DeploymentArgs, ModelArgs
-from serving.app._constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
-from serving.app._deployments import ENGINE_KEY, ImageModel, MediaPrep, VideoModel
-from serving.app._ingress import Ingress
+from serving.app.access import resolve_mode
+from serving.app.args import AppArgs, DeploymentArgs, ModelArgs
+from serving.app.constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
+from serving.app.deployments import ENGINE_KEY, ImageModel, MediaPrep, VideoModel
+from serving.app.ingress import Ingress
 
 def resolve_settings(args: AppArgs) -> dict[str, Any]:
     """Settings as plain JSON: resolved once here, identical everywhere. The replicas get only
@@ -30,7 +30,7 @@ def resolve_settings(args: AppArgs) -> dict[str, Any]:
 
 
 def access_args(args: AppArgs) -> dict[str, Any]:
-    """The ingress's access policy as plain values (``serving.app._access.Access`` arguments)."""
+    """The ingress's access policy as plain values (``serving.app.access.Access`` arguments)."""
     from fakewatch.settings import Settings
 
     settings = Settings("serving", **args.settings)

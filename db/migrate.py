@@ -18,8 +18,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 
-from db._engine import create_engine
-from db._models import Base, UtcDateTime
+from db.engine import create_engine
+from db.models import Base, UtcDateTime
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

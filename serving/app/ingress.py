@@ -22,8 +22,8 @@ from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
 from fakewatch import __version__
-from serving.app._access import Access, Admitted, Denied
-from serving.app._constants import (
+from serving.app.access import Access, Admitted, Denied
+from serving.app.constants import (
     API_TITLE,
     API_VERSION,
     INGRESS,
@@ -33,7 +33,7 @@ from serving.app._constants import (
     STATIC_FILES,
     UNAVAILABLE,
 )
-from serving.app._http import (
+from serving.app.http import (
     BadRequest,
     BodyTooLarge,
     bad_request_body,

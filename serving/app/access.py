@@ -24,9 +24,9 @@ from typing import Literal
 
 from starlette.requests import Request
 
-from fakewatch._net import Network, client_address, is_loopback_host, limit_key, parse_networks
+from fakewatch.net import Network, client_address, is_loopback_host, limit_key, parse_networks
 from serving.api_keys import KeyRecord, KeyStore, KeyStoreUnavailable, Limiter
-from serving.app._constants import RATE_LIMITED, UNAUTHORIZED, UNAVAILABLE
+from serving.app.constants import RATE_LIMITED, UNAUTHORIZED, UNAVAILABLE
 
 Mode = Literal["keys", "public", "open"]
 BEARER = "bearer "
