@@ -61,8 +61,16 @@ def bench_admit(n: int = 100_000) -> dict[str, Any]:
         slow = Access("keys", path, public_requests_per_minute=1, public_bytes_per_hour=1)
 
         def request(key: str) -> Request:
-            return Request({"type": "http", "method": "POST", "path": "/v1/check", "query_string": b"",
-                            "headers": [(b"authorization", f"Bearer {key}".encode())], "client": ("10.0.0.1", 1)})
+            return Request(
+                {
+                    "type": "http",
+                    "method": "POST",
+                    "path": "/v1/check",
+                    "query_string": b"",
+                    "headers": [(b"authorization", f"Bearer {key}".encode())],
+                    "client": ("10.0.0.1", 1),
+                }
+            )
 
         reqs = [request(keys[i % len(keys)][0]) for i in range(1000)]
         started = time.perf_counter()
@@ -138,11 +146,16 @@ async def _refusal_cost(url: str, flooder: str, photo: bytes, flood: int, second
         await asyncio.gather(*(loop(s) for _ in range(flood)))
         after = _ray_cpu_seconds()
     refused = sum(1 for status, _ in answers if status == 429)
-    return {"refused": refused, "other": len(answers) - refused,
-            "cpu_ms_per_refusal": _cpu_per_check(before, after, refused)}
+    return {
+        "refused": refused,
+        "other": len(answers) - refused,
+        "cpu_ms_per_refusal": _cpu_per_check(before, after, refused),
+    }
 
 
-async def _phase(url: str, good: str, photos: list[bytes], checks: int, flooder: str | None, flood: int) -> dict[str, Any]:
+async def _phase(
+    url: str, good: str, photos: list[bytes], checks: int, flooder: str | None, flood: int
+) -> dict[str, Any]:
     stop = asyncio.Event()
     flood_answers: list[tuple[int, float]] = []
 
@@ -202,8 +215,24 @@ def bench_http(checks: int, flood: int) -> dict[str, Any]:
 
         def make(name: str, rpm: int) -> str:
             out = io.StringIO()
-            assert ops_main(["keys", "create", name, "--requests-per-minute", str(rpm), "--database-url", db_url,
-                             "--key-file", str(key_file), "--json"], out=out) == 0
+            assert (
+                ops_main(
+                    [
+                        "keys",
+                        "create",
+                        name,
+                        "--requests-per-minute",
+                        str(rpm),
+                        "--database-url",
+                        db_url,
+                        "--key-file",
+                        str(key_file),
+                        "--json",
+                    ],
+                    out=out,
+                )
+                == 0
+            )
             return json.loads(out.getvalue())["key"]
 
         good, flooder, unlimited = make("bot", 100_000), make("flooder", 3), make("no-limit", 100_000)
@@ -232,9 +261,14 @@ def bench_http(checks: int, flood: int) -> dict[str, Any]:
     ratio = None
     if alone["p95_ms"] and flooded["p95_ms"]:
         ratio = round(flooded["p95_ms"] / alone["p95_ms"], 2)
-    return {"alone": alone, "while_another_key_floods": flooded, "p95_ratio_flooded_vs_alone": ratio,
-            "flood_concurrency": flood, "refusals_only": cost,
-            "while_an_unlimited_key_floods": unlimited_flood}
+    return {
+        "alone": alone,
+        "while_another_key_floods": flooded,
+        "p95_ratio_flooded_vs_alone": ratio,
+        "flood_concurrency": flood,
+        "refusals_only": cost,
+        "while_an_unlimited_key_floods": unlimited_flood,
+    }
 
 
 def _free_port() -> int:
@@ -251,8 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     opts = parser.parse_args(argv)
     result: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_at_start": [round(x, 1) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+        },
         "admit": bench_admit(),
     }
     if not opts.no_http:

@@ -146,8 +146,12 @@ class Naive:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--naive-100", choices=("dfdc", "all", "none"), default="dfdc",
-                        help="which clips also get the 100-frame naive run (slow: ~1 s per frame)")
+    parser.add_argument(
+        "--naive-100",
+        choices=("dfdc", "all", "none"),
+        default="dfdc",
+        help="which clips also get the 100-frame naive run (slow: ~1 s per frame)",
+    )
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")

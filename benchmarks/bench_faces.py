@@ -59,15 +59,43 @@ FRAMES = 32
 NO_FACE_MEGAPIXELS = (1.0, 2.0)  # face-less photos are resized to a size drawn from this range
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 OPENCV_NO_FACE = (
-    "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "box_in_scene.png",
-    "building.jpg", "butterfly.jpg", "chicky_512.png", "ela_original.jpg", "fruits.jpg", "graf1.png",
-    "home.jpg", "leuvenA.jpg", "leuvenB.jpg", "licenseplate_motion.jpg", "orange.jpg", "smarties.png",
-    "squirrel_cls.jpg", "starry_night.jpg", "stuff.jpg",
+    "aero1.jpg",
+    "aero3.jpg",
+    "aloeL.jpg",
+    "apple.jpg",
+    "baboon.jpg",
+    "board.jpg",
+    "box_in_scene.png",
+    "building.jpg",
+    "butterfly.jpg",
+    "chicky_512.png",
+    "ela_original.jpg",
+    "fruits.jpg",
+    "graf1.png",
+    "home.jpg",
+    "leuvenA.jpg",
+    "leuvenB.jpg",
+    "licenseplate_motion.jpg",
+    "orange.jpg",
+    "smarties.png",
+    "squirrel_cls.jpg",
+    "starry_night.jpg",
+    "stuff.jpg",
 )
 OPENCV_PEOPLE = ("messi5.jpg", "basketball1.png", "basketball2.png")
 MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
-SKIMAGE_NO_FACE = ("coffee", "chelsea", "rocket", "stereo_motorcycle", "hubble_deep_field", "brick", "grass",
-                   "gravel", "immunohistochemistry", "retina")
+SKIMAGE_NO_FACE = (
+    "coffee",
+    "chelsea",
+    "rocket",
+    "stereo_motorcycle",
+    "hubble_deep_field",
+    "brick",
+    "grass",
+    "gravel",
+    "immunohistochemistry",
+    "retina",
+)
 
 
 def _load() -> list[float]:
@@ -103,8 +131,12 @@ def _stats(values: list[float]) -> dict[str, float | int]:
     if not values:
         return {"n": 0}
     arr = np.asarray(values)
-    return {"n": len(values), "median": round(float(np.median(arr)), 3),
-            "p95": round(float(np.percentile(arr, 95)), 3), "max": round(float(arr.max()), 3)}
+    return {
+        "n": len(values),
+        "median": round(float(np.median(arr)), 3),
+        "p95": round(float(np.percentile(arr, 95)), 3),
+        "max": round(float(arr.max()), 3),
+    }
 
 
 # --- detectors ------------------------------------------------------------------------------
@@ -153,8 +185,8 @@ def _people_built(rng: np.random.Generator, backgrounds: list[np.ndarray], n: in
     """Photos of people built from the shared real face photos (FFHQ with hair, LFW with background)."""
     import cv2
 
-    pool = sorted((SHARED / "faces" / "stylegan" / "real").glob("*.jpg"))[:: 7][: n // 2]
-    pool += sorted((SHARED / "faces" / "lfw-faceswap" / "real").glob("*.jpg"))[:: 97][: n - len(pool)]
+    pool = sorted((SHARED / "faces" / "stylegan" / "real").glob("*.jpg"))[::7][: n // 2]
+    pool += sorted((SHARED / "faces" / "lfw-faceswap" / "real").glob("*.jpg"))[::97][: n - len(pool)]
     small, tilted = [], []
     for i, path in enumerate(pool):
         face = _rgb(path)
@@ -165,7 +197,7 @@ def _people_built(rng: np.random.Generator, backgrounds: list[np.ndarray], n: in
         bg = backgrounds[i % len(backgrounds)]
         canvas = cv2.resize(bg, (1280, 960), interpolation=cv2.INTER_AREA).copy()
         x, y = int(rng.integers(0, 1280 - side)), int(rng.integers(0, 960 - side))
-        canvas[y:y + side, x:x + side] = person
+        canvas[y : y + side, x : x + side] = person
         small.append(canvas)
         angle = float(rng.uniform(25, 40)) * (1 if i % 2 else -1)
         h, w = face.shape[:2]
@@ -183,14 +215,14 @@ def _people_shipped() -> list[tuple[str, np.ndarray]]:
             from PIL import Image
 
             out.append(("grace_hopper", np.asarray(Image.open(handle).convert("RGB"))))
-    except Exception:  # noqa: BLE001 - optional source
+    except Exception:
         pass
     try:
         skimage = importlib.import_module("skimage")  # optional: used only when installed
         importlib.import_module("skimage.data")
 
         out.append(("astronaut", skimage.data.astronaut()))
-    except Exception:  # noqa: BLE001 - optional source
+    except Exception:
         pass
     for name in OPENCV_PEOPLE:
         if (OPENCV_DATA / name).exists():
@@ -218,8 +250,16 @@ def _procedural(rng: np.random.Generator, n: int) -> list[tuple[str, np.ndarray]
             if kind == 0:
                 cv2.rectangle(img, (x, y), (x + int(rng.integers(20, 400)), y + int(rng.integers(20, 300))), colour, -1)
             elif kind == 1:
-                cv2.ellipse(img, (x, y), (int(rng.integers(10, 200)), int(rng.integers(10, 200))),
-                            float(rng.uniform(0, 180)), 0, 360, colour, -1)
+                cv2.ellipse(
+                    img,
+                    (x, y),
+                    (int(rng.integers(10, 200)), int(rng.integers(10, 200))),
+                    float(rng.uniform(0, 180)),
+                    0,
+                    360,
+                    colour,
+                    -1,
+                )
             else:
                 end = (int(rng.integers(0, w)), int(rng.integers(0, h)))
                 cv2.line(img, (x, y), end, colour, int(rng.integers(1, 8)))
@@ -233,13 +273,13 @@ def _clip_background_crops(
     """The widest strips of each clip's frames that no detector's face box (grown 1.5 sides) touches."""
     out = []
     for clip, images in frames.items():
-        h, w = images[0].shape[:2]
+        w = images[0].shape[1]
         blocked = np.zeros(w, bool)
-        for image in images[:: 4]:
+        for image in images[::4]:
             for detector in detectors.values():
                 for box in detector.detect(image):
                     grow = int(box.side * 1.5)
-                    blocked[max(0, box.x1 - grow):min(w, box.x2 + grow)] = True
+                    blocked[max(0, box.x1 - grow) : min(w, box.x2 + grow)] = True
         # Every free run of columns at least 300 px wide, from a few frames.
         runs, start = [], None
         for x in range(w + 1):
@@ -257,8 +297,9 @@ def _clip_background_crops(
     return out
 
 
-def _no_face_set(frames: dict[str, list[np.ndarray]], detectors: dict[str, Any],
-                 rng: np.random.Generator) -> tuple[list[tuple[str, np.ndarray]], dict[str, Any]]:
+def _no_face_set(
+    frames: dict[str, list[np.ndarray]], detectors: dict[str, Any], rng: np.random.Generator
+) -> tuple[list[tuple[str, np.ndarray]], dict[str, Any]]:
     found: list[tuple[str, np.ndarray]] = []
     sources: dict[str, Any] = {}
     nature = _nature_photos()
@@ -275,7 +316,7 @@ def _no_face_set(frames: dict[str, list[np.ndarray]], detectors: dict[str, Any],
         for name in SKIMAGE_NO_FACE:
             try:
                 loaded = getattr(skimage.data, name)()
-            except Exception:  # noqa: BLE001 - a data file that would need a download: skip it
+            except Exception:
                 continue
             rgb = np.asarray(loaded[0] if isinstance(loaded, tuple) else loaded)
             if rgb.ndim == 2:
@@ -305,13 +346,16 @@ def _found_rate(detector: Any, images: list[np.ndarray]) -> dict[str, Any]:
         boxes = detector.detect(image)
         times.append(time.perf_counter() - start)
         found += bool(boxes)
-    return {"n": len(images), "found": found, "rate": round(found / max(1, len(images)), 3),
-            "median_s": round(float(np.median(times)), 4) if times else None}
+    return {
+        "n": len(images),
+        "found": found,
+        "rate": round(found / max(1, len(images)), 3),
+        "median_s": round(float(np.median(times)), 4) if times else None,
+    }
 
 
 def section_framing(per_cell: int) -> dict[str, Any]:
-    from serving.faces import (CNN_TO_HOG_SCALE, CNN_TO_HOG_SHIFT, FaceBox, create_detector, mtcnn_to_hog,
-                               reframe)
+    from serving.faces import CNN_TO_HOG_SCALE, CNN_TO_HOG_SHIFT, FaceBox, create_detector, mtcnn_to_hog, reframe
 
     hog, cnn, mtcnn = create_detector("hog"), create_detector("cnn"), create_detector("mtcnn")
     pairs: dict[str, list[tuple[float, ...]]] = {"cnn": [], "mtcnn": []}
@@ -328,10 +372,14 @@ def section_framing(per_cell: int) -> dict[str, Any]:
                     continue
                 b: FaceBox = raw[0]
                 base = b.side if name == "cnn" else float(np.sqrt(b.width * b.height))
-                pairs[name].append((h.side / base, (h.center[0] - b.center[0]) / base,
-                                    (h.center[1] - b.center[1]) / base))
-                framed = (reframe(b, CNN_TO_HOG_SCALE, CNN_TO_HOG_SHIFT, rgb.shape) if name == "cnn"
-                          else mtcnn_to_hog(b, rgb.shape))
+                pairs[name].append(
+                    (h.side / base, (h.center[0] - b.center[0]) / base, (h.center[1] - b.center[1]) / base)
+                )
+                framed = (
+                    reframe(b, CNN_TO_HOG_SCALE, CNN_TO_HOG_SHIFT, rgb.shape)
+                    if name == "cnn"
+                    else mtcnn_to_hog(b, rgb.shape)
+                )
                 after[name].append(h.iou(framed))
     out: dict[str, Any] = {"images_per_cell": per_cell}
     for name, rows in pairs.items():
@@ -342,17 +390,22 @@ def section_framing(per_cell: int) -> dict[str, Any]:
         out[name] = {
             "pairs": len(arr),
             "basis": "box side" if name == "cnn" else "sqrt(width x height) of the box",
-            "hog_side_over_basis": {"median": round(float(q[1, 0]), 3),
-                                    "iqr": [round(float(q[0, 0]), 3), round(float(q[2, 0]), 3)]},
+            "hog_side_over_basis": {
+                "median": round(float(q[1, 0]), 3),
+                "iqr": [round(float(q[0, 0]), 3), round(float(q[2, 0]), 3)],
+            },
             "hog_centre_minus_centre_in_basis": [round(float(q[1, 1]), 3), round(float(q[1, 2]), 3)],
-            "after_reframe_iou_with_hog": {"median": round(float(np.median(after[name])), 3),
-                                           "p10": round(float(np.percentile(after[name], 10)), 3)},
+            "after_reframe_iou_with_hog": {
+                "median": round(float(np.median(after[name])), 3),
+                "p10": round(float(np.percentile(after[name], 10)), 3),
+            },
         }
     return out
 
 
-def section_photos(per_cell: int, cnn_per_cell: int, frames: dict[str, list[np.ndarray]],
-                   rng: np.random.Generator) -> dict[str, Any]:
+def section_photos(
+    per_cell: int, cnn_per_cell: int, frames: dict[str, list[np.ndarray]], rng: np.random.Generator
+) -> dict[str, Any]:
     detectors = _detectors(CONFIGS)
     sets: dict[str, list[np.ndarray]] = {}
     for cell, files in _face_files(per_cell).items():
@@ -389,7 +442,8 @@ def section_clips(frames: dict[str, list[np.ndarray]], repeats: int) -> dict[str
 
     out: dict[str, Any] = {}
     configs: dict[str, Any] = {
-        "hog": create_detector("hog"), "hog+mtcnn": create_detector("hog", fallback="mtcnn").video,
+        "hog": create_detector("hog"),
+        "hog+mtcnn": create_detector("hog", fallback="mtcnn").video,
     }
     configs["hog+mtcnn"].warm(2)
     for clip, images in frames.items():
@@ -403,9 +457,12 @@ def section_clips(frames: dict[str, list[np.ndarray]], repeats: int) -> dict[str
                 times.append(time.perf_counter() - start)
                 cpu.append(time.process_time() - start_cpu)
             tracks = link_tracks(found)
-            row[name] = {"frames_with_face": sum(bool(b) for b in found), "tracks": len(tracks),
-                         "detect_s_median": round(statistics.median(times), 3),
-                         "detect_cpu_s_median": round(statistics.median(cpu), 3)}
+            row[name] = {
+                "frames_with_face": sum(bool(b) for b in found),
+                "tracks": len(tracks),
+                "detect_s_median": round(statistics.median(times), 3),
+                "detect_cpu_s_median": round(statistics.median(cpu), 3),
+            }
             if name == "hog":
                 hog_boxes = found
             else:
@@ -423,8 +480,13 @@ def section_no_face(frames: dict[str, list[np.ndarray]], rng: np.random.Generato
     images, sources = _no_face_set(frames, _detectors(("hog+cnn", "mtcnn")), rng)
     payloads = [(name, _jpeg(rgb)) for name, rgb in images]
     pixels = [rgb.shape[0] * rgb.shape[1] / 1e6 for _, rgb in images]
-    out: dict[str, Any] = {"no_face_set": {"sources": sources, "n": len(images),
-                                           "megapixels": [round(min(pixels), 2), round(max(pixels), 2)]}}
+    out: dict[str, Any] = {
+        "no_face_set": {
+            "sources": sources,
+            "n": len(images),
+            "megapixels": [round(min(pixels), 2), round(max(pixels), 2)],
+        }
+    }
     for config, detector in detectors.items():
         engine = Engine(get_settings(), detector=detector).load()
         engine.check(payloads[0][1])  # warm-up: models, detector copies
@@ -445,11 +507,15 @@ def section_no_face(frames: dict[str, list[np.ndarray]], rng: np.random.Generato
             decode.append(stages.get("decode", 0.0) / 1000)
             if result.faces:
                 false_faces.append(name)
-        out[config] = {"check_s": _stats(check), "check_cpu_s": _stats(cpu), "detect_s": _stats(detect),
-                       "decode_s": _stats(decode),
-                       "faces_found_in": len(false_faces),
-                       "faces_found_rate": round(len(false_faces) / len(payloads), 3),
-                       "faces_found_examples": false_faces[:12]}
+        out[config] = {
+            "check_s": _stats(check),
+            "check_cpu_s": _stats(cpu),
+            "detect_s": _stats(detect),
+            "decode_s": _stats(decode),
+            "faces_found_in": len(false_faces),
+            "faces_found_rate": round(len(false_faces) / len(payloads), 3),
+            "faces_found_examples": false_faces[:12],
+        }
     return out
 
 
@@ -460,8 +526,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cnn-per-cell", type=int, default=12, help="of those, how many dlib's CNN alone sees (slow)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--merge", action="store_true",
-                        help="keep the other sections already in --out (rerun timings on a quieter machine)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other sections already in --out (rerun timings on a quieter machine)",
+    )
     opts = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     import torch

@@ -46,9 +46,7 @@ def run_strategy(data: bytes, n_frames: int, skip: str | None) -> dict:
     container.close()
     container = open_container(data, LIMITS, "mp4")
     try:
-        frames, info = decode(
-            data, container, plan, limits=LIMITS, deadline=Deadline(60), n_frames=n_frames, skip=skip
-        )
+        frames, info = decode(data, container, plan, limits=LIMITS, deadline=Deadline(60), n_frames=n_frames, skip=skip)
     finally:
         container.close()
     elapsed = (time.perf_counter() - started) * 1000
@@ -133,9 +131,7 @@ def main() -> None:
                 "ms": statistics.median(r["ms"] for r in results),
                 "cpu_ms": statistics.median(r["cpu_ms"] for r in results),
             }
-            summary[name] = {
-                k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary[name].items()
-            }
+            summary[name] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary[name].items()}
         summary["speedup_vs_naive"] = round(summary["naive_all_rgb"]["ms"] / summary["load_media"]["ms"], 2)
         report["videos"][path.stem] = summary
         print(json.dumps({path.stem: summary}), file=sys.stderr)

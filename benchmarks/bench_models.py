@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from serving.models import create_model  # noqa: E402
+from serving.models import create_model
 
 
 def _time(fn, repeats: int) -> dict[str, float]:
@@ -32,8 +32,11 @@ def _time(fn, repeats: int) -> dict[str, float]:
             runs.append((time.perf_counter() - start) * 1000.0)
             cpu.append((time.process_time() - start_cpu) * 1000.0)
     # cpu_ms (all threads' CPU time) is the steadier figure when other jobs share the cores
-    return {"median_ms": round(statistics.median(runs), 1), "min_ms": round(min(runs), 1),
-            "cpu_ms": round(statistics.median(cpu), 1)}
+    return {
+        "median_ms": round(statistics.median(runs), 1),
+        "min_ms": round(min(runs), 1),
+        "cpu_ms": round(statistics.median(cpu), 1),
+    }
 
 
 def main() -> None:
@@ -56,17 +59,28 @@ def main() -> None:
     for size in (224, 160):
         for batch in (1, 16):
             x = torch.randn(batch, 3, size, size)
-            timing = _time(lambda: cnn(x), args.repeats)
+            timing = _time(lambda x=x: cnn(x), args.repeats)
             results["runs"].append(
-                {"model": "efficientnet_lite0", "input": size, "batch": batch, **timing,
-                 "per_crop_ms": round(timing["median_ms"] / batch, 1)}
+                {
+                    "model": "efficientnet_lite0",
+                    "input": size,
+                    "batch": batch,
+                    **timing,
+                    "per_crop_ms": round(timing["median_ms"] / batch, 1),
+                }
             )
     video = create_model("resnext50_lstm").eval()
     x = torch.randn(1, 32, 3, 112, 112)
     timing = _time(lambda: video(x), args.repeats)
     results["runs"].append(
-        {"model": "resnext50_lstm", "input": 112, "batch": 1, "frames": 32, **timing,
-         "per_frame_ms": round(timing["median_ms"] / 32, 1)}
+        {
+            "model": "resnext50_lstm",
+            "input": 112,
+            "batch": 1,
+            "frames": 32,
+            **timing,
+            "per_frame_ms": round(timing["median_ms"] / 32, 1),
+        }
     )
     results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(results, indent=2))

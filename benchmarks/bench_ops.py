@@ -28,14 +28,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-import db  # noqa: E402
-from db import jobs, queries, stats  # noqa: E402
-from db.filters import CheckFilter  # noqa: E402
-from fakewatch.ops_cli import write_export  # noqa: E402
+import db
+from db import jobs, queries, stats
+from db.filters import CheckFilter
+from fakewatch.ops_cli import write_export
 
 GENERATE_CHECKS = """
 INSERT INTO checks (status, attempts, next_attempt_at, source, media_kind, sha256, file_unique_id,
@@ -56,7 +56,8 @@ SELECT 'done', 1, t,
     CASE WHEN t < now() - interval '30 days' THEN 'v1' WHEN t < now() - interval '7 days' THEN 'v2' ELSE 'v3' END,
     jsonb_build_object('total', lat),
     lat,
-    jsonb_build_object('verdict', v, 'fake_probability', CASE WHEN v IN ('no_face', 'invalid') THEN NULL ELSE round(p::numeric, 4) END),
+    jsonb_build_object('verdict', v, 'fake_probability',
+                       CASE WHEN v IN ('no_face', 'invalid') THEN NULL ELSE round(p::numeric, 4) END),
     t, t, t + lat * interval '1 millisecond'
 FROM (
     SELECT g, t, p, lat,
@@ -110,7 +111,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     name = args.database or f"fakewatch_bench_{uuid.uuid4().hex[:8]}"
     if not reuse:
         await _admin(args.pg_url, f'CREATE DATABASE "{name}"')
-    url = make_url(args.pg_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    url = (
+        make_url(args.pg_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    )
     report: dict[str, Any] = {"rows": args.rows, "database": name, "cpus": os.cpu_count(),
                               "loadavg_before": [round(x, 1) for x in os.getloadavg()]}  # fmt: skip
     try:
@@ -128,9 +131,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "SELECT chat_id FROM checks WHERE chat_id IS NOT NULL GROUP BY chat_id ORDER BY count(*) DESC LIMIT 1"
             ))).scalar()  # fmt: skip
             some_user = (await s.execute(text("SELECT user_pseudonym FROM checks LIMIT 1"))).scalar()
-            some_file = (await s.execute(text("SELECT file_unique_id FROM checks WHERE model_version = 'v3' LIMIT 1"))).scalar()
+            some_file = (
+                await s.execute(text("SELECT file_unique_id FROM checks WHERE model_version = 'v3' LIMIT 1"))
+            ).scalar()
 
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         week, month = now - dt.timedelta(days=7), now - dt.timedelta(days=30)
 
         async def in_session(fn: Callable[[Any], Awaitable[Any]]) -> Any:

@@ -149,7 +149,9 @@ def main() -> None:
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
         '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
         'xmp:CreatorTool="Adobe Photoshop Lightroom Classic 13.0">'
-        + "<xmp:Label>" + "x" * 20_000 + "</xmp:Label></rdf:Description></rdf:RDF></x:xmpmeta>"
+        + "<xmp:Label>"
+        + "x" * 20_000
+        + "</xmp:Label></rdf:Description></rdf:RDF></x:xmpmeta>"
     ).encode()
     cases = {
         "jpeg_2mp_plain": jpeg,

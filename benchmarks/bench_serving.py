@@ -11,7 +11,8 @@ Per level: checks/s (200 answers per wall second), p50/p95 latency of 200 answer
 every status (503 = pushed back, 504 = timed out) and of requests that got no answer at all
 ("lost": connection errors or the client's own timeout), plus the batch sizes the model replicas
 formed, and the CPU milliseconds each Ray process (proxy, ingress, MediaPrep, models) spent per
-answered check (from /proc: where a small machine's cores go). Targets (issue 4): image throughput with batching ≥ 1.5× without at concurrency 16;
+answered check (from /proc: where a small machine's cores go). Targets (issue 4): image throughput with
+batching ≥ 1.5× without at concurrency 16;
 at 64 concurrent requests every request answered (result or 503), none lost.
 """
 
@@ -112,7 +113,7 @@ async def _level(url: str, payloads: list[tuple[str, bytes]], concurrency: int, 
                     statuses[str(resp.status)] += 1
                     if resp.status == 200:
                         latencies.append((time.perf_counter() - start) * 1000)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 statuses[f"lost:{type(exc).__name__}"] += 1
 
     timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
@@ -139,9 +140,7 @@ async def _level(url: str, payloads: list[tuple[str, bytes]], concurrency: int, 
         "statuses": dict(statuses),
         "answered": total - lost,
         "lost": lost,
-        "batches": {
-            model: _batch_delta(before[model], after[model]) for model in ("image_model", "video_model")
-        },
+        "batches": {model: _batch_delta(before[model], after[model]) for model in ("image_model", "video_model")},
         "cpu_ms_per_check": _cpu_per_check(cpu_before, cpu_after, ok),
     }
 
@@ -227,7 +226,9 @@ def _tiny_checkpoints(root: Path) -> tuple[Path, Path]:
     from serving.models import init_checkpoint, save_checkpoint
 
     image = init_checkpoint("image", name="tiny-bench-image", architecture="tiny_cnn", input_size=64)
-    video = init_checkpoint("video", name="tiny-bench-video", architecture="tiny_lstm", input_size=32, sequence_length=8)
+    video = init_checkpoint(
+        "video", name="tiny-bench-video", architecture="tiny_lstm", input_size=32, sequence_length=8
+    )
     save_checkpoint(image.model, image.card, root / "image")
     save_checkpoint(video.model, video.card, root / "video")
     return root / "image", root / "video"
@@ -248,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", default=["on", "off"], choices=["on", "off"])
     parser.add_argument("--tiny", action="store_true", help="tiny untrained models (plumbing only)")
     parser.add_argument("--num-cpus", type=int, default=None)
-    parser.add_argument("--serve-env", default="throughput", choices=["throughput", "default"],
-                        help="Ray Serve's throughput mode as `fakewatch serve` starts it, or Ray's defaults")
+    parser.add_argument(
+        "--serve-env",
+        default="throughput",
+        choices=["throughput", "default"],
+        help="Ray Serve's throughput mode as `fakewatch serve` starts it, or Ray's defaults",
+    )
     parser.add_argument("--out", type=Path)
     opts = parser.parse_args(argv)
 
@@ -289,8 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_mode(opts: argparse.Namespace, mode: str, ckpts: tuple[Path, Path] | None,
-              results: list[dict[str, Any]]) -> None:
+def _run_mode(
+    opts: argparse.Namespace, mode: str, ckpts: tuple[Path, Path] | None, results: list[dict[str, Any]]
+) -> None:
     """Start Ray + Serve, deploy the app with batching ``mode``, measure every level, stop."""
     import ray
     from ray import serve
@@ -324,8 +330,12 @@ def _run_mode(opts: argparse.Namespace, mode: str, ckpts: tuple[Path, Path] | No
                 else:
                     total = opts.video_requests or max(4, c)
                 row = asyncio.run(_level(url, payloads, c, total))
-                row.update(kind=kind, batching=mode, deploy_s=deploy_s,
-                           models=[f"{m['task']}={m['name']}@{m['version']}" for m in models["models"]])
+                row.update(
+                    kind=kind,
+                    batching=mode,
+                    deploy_s=deploy_s,
+                    models=[f"{m['task']}={m['name']}@{m['version']}" for m in models["models"]],
+                )
                 results.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     finally:
@@ -381,7 +391,7 @@ def _gpu_name() -> str | None:
         import torch
 
         return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 

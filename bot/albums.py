@@ -19,12 +19,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db
-from db import jobs
-
 from bot import replies
 from bot._outage import retry_while_away
 from bot.constants import DB_RETRY_S, WATERMARK_NAME
 from bot.telegram_io import TelegramBusy, TelegramIO, Undeliverable
+from db import jobs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,9 +72,7 @@ class AlbumReplies:
         async with self.sessions() as s:
             rows = await jobs.album_items(s, album.album_key)
         results = [replies.stored_result(r) for r in rows]
-        speaks = not album.silent or any(
-            replies.speaks_in_group(str(r.verdict), album.threshold) for r in results
-        )
+        speaks = not album.silent or any(replies.speaks_in_group(str(r.verdict), album.threshold) for r in results)
         if rows and speaks and album.chat_id:
             worst = replies.worst_of(rows)
             markup = replies.feedback_markup(worst.id) if worst is not None else None

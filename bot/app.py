@@ -34,9 +34,6 @@ from telegram.ext import (
 )
 
 import db
-from db import jobs
-from serving.client import ServingClient
-
 from bot import handlers
 from bot.albums import AlbumReplies
 from bot.constants import FEEDBACK_PREFIX, PUBLIC_COMMANDS, PURGE_HOUR_UTC
@@ -48,7 +45,9 @@ from bot.runtime import BOT_DATA_KEY, Runtime, download_limit
 from bot.telegram_io import TelegramIO
 from bot.webhook import WebhookServer
 from bot.worker import Worker
+from db import jobs
 from fakewatch.settings import Settings
+from serving.client import ServingClient
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -198,9 +197,7 @@ async def _post_init(app: Application) -> None:
     except TelegramError as exc:  # cosmetic: the bot works without its command list
         _LOGGER.warning("setMyCommands failed: %s", exc)
     if options.run_purge and app.job_queue is not None:
-        app.job_queue.run_daily(
-            _purge, time=dt.time(PURGE_HOUR_UTC, 0, tzinfo=dt.timezone.utc), name="retention-purge"
-        )
+        app.job_queue.run_daily(_purge, time=dt.time(PURGE_HOUR_UTC, 0, tzinfo=dt.UTC), name="retention-purge")
     await worker.start()
 
 

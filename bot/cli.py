@@ -82,7 +82,6 @@ def bot_main(argv: list[str] | None = None) -> int:
         **{name: getattr(args, name) for name in _TUNABLES if getattr(args, name) is not None},
     )
     import db
-
     from bot.app import build_application
 
     url = settings.database_url_or_default

@@ -27,12 +27,11 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 import db
-from db import jobs, stats
-
 from bot import replies
 from bot._outage import is_outage
 from bot.constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
 from bot.runtime import Runtime, runtime
+from db import jobs, stats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,9 +90,7 @@ def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, *, silent: bool
         return True
     if decision.notify and not silent and update.effective_message is not None:
         text = replies.RATE_LIMITED if decision.scope == "user" else replies.RATE_LIMITED_CHAT
-        context.application.create_task(
-            update.effective_message.reply_text(text, do_quote=True), update=update
-        )
+        context.application.create_task(update.effective_message.reply_text(text, do_quote=True), update=update)
     return False
 
 
@@ -287,7 +284,11 @@ async def cmd_autocheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     async with rt.sessions() as s:
         cs = await jobs.set_chat_settings(s, chat_id, autocheck=value == "on")
-    text = replies.AUTOCHECK_ON.format(threshold=replies.threshold_words(cs.threshold)) if cs.autocheck else replies.AUTOCHECK_OFF
+    text = (
+        replies.AUTOCHECK_ON.format(threshold=replies.threshold_words(cs.threshold))
+        if cs.autocheck
+        else replies.AUTOCHECK_OFF
+    )
     await update.effective_message.reply_text(text)  # type: ignore[union-attr]
 
 
@@ -325,14 +326,18 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:
         return
     rt = runtime(context)
-    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     async with rt.sessions() as s:  # the operators' own query: indexed, windowed, cached per day
         day = await stats.stats(s, since=since)
     p50, p95 = day.latency_ms.get("p50"), day.latency_ms.get("p95")
     lines = ["<b>fakewatch stats</b>", f"Checks in the last 24 h: {day.total}"]
-    lines.append("By verdict: " + ", ".join(f"{k or 'pending'}={v}" for k, v in sorted(day.by_verdict.items(), key=str)))
+    lines.append(
+        "By verdict: " + ", ".join(f"{k or 'pending'}={v}" for k, v in sorted(day.by_verdict.items(), key=str))
+    )
     lines.append("By status: " + ", ".join(f"{k}={v}" for k, v in sorted(day.by_status.items(), key=str)))
-    lines.append(f"Latency p50 / p95: {p50:.0f} / {p95:.0f} ms" if p50 is not None and p95 is not None else "Latency: —")
+    lines.append(
+        f"Latency p50 / p95: {p50:.0f} / {p95:.0f} ms" if p50 is not None and p95 is not None else "Latency: —"
+    )
     lines.append(f"Feedback: right={day.feedback['agree']}, wrong={day.feedback['disagree']}")
     lines.append(f"Worker inferences since start: {rt.inferences()}")
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
@@ -345,9 +350,7 @@ async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     rt = runtime(context)
     async with rt.sessions() as s:
-        rows = list(
-            (await s.execute(select(db.Check).order_by(db.Check.id.desc()).limit(EXPORT_LIMIT))).scalars()
-        )
+        rows = list((await s.execute(select(db.Check).order_by(db.Check.id.desc()).limit(EXPORT_LIMIT))).scalars())
     records = [
         {
             "id": r.id,
@@ -367,9 +370,7 @@ async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         for r in rows
     ]
     data = json.dumps(records, indent=1).encode()
-    await message.reply_document(
-        io.BytesIO(data), filename="fakewatch-checks.json", caption=f"{len(records)} checks"
-    )
+    await message.reply_document(io.BytesIO(data), filename="fakewatch-checks.json", caption=f"{len(records)} checks")
 
 
 # --- groups: membership, migration -------------------------------------------------------------
@@ -379,7 +380,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if change is None or change.chat.type == ChatType.PRIVATE:
         return
     rt = runtime(context)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     present = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
     was, is_now = change.old_chat_member.status in present, change.new_chat_member.status in present
     async with rt.sessions() as s:
@@ -410,7 +411,7 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 # --- feedback ----------------------------------------------------------------------------------------
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """"Right"/"Wrong" under a verdict: one vote per voter and check (a new press replaces it)."""
+    """ "Right"/"Wrong" under a verdict: one vote per voter and check (a new press replaces it)."""
     query = update.callback_query
     assert query is not None
     rt = runtime(context)

@@ -29,12 +29,11 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
-from db import jobs
-
 from bot._outage import is_outage
 from bot.constants import GET_UPDATES_LIMIT, WATERMARK_MARGIN_S, WATERMARK_NAME
 from bot.runtime import Runtime
 from bot.telegram_io import seconds
+from db import jobs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ class Poller:
                 await asyncio.sleep(min(backoff, self.retry_max_s))
                 backoff = min(backoff * 2, self.retry_max_s)
                 continue
-            fetched_at = dt.datetime.now(dt.timezone.utc)
+            fetched_at = dt.datetime.now(dt.UTC)
             durable = True
             for update in updates:
                 try:
@@ -129,9 +128,7 @@ class Poller:
                     break
                 self.offset = update.update_id + 1  # confirmed by the next getUpdates
             if durable and len(updates) < self.limit:  # the backlog is drained up to fetched_at
-                durable = await self.intake.advance_watermark(
-                    fetched_at - dt.timedelta(seconds=WATERMARK_MARGIN_S)
-                )
+                durable = await self.intake.advance_watermark(fetched_at - dt.timedelta(seconds=WATERMARK_MARGIN_S))
             if durable:
                 backoff = 0.5
                 continue

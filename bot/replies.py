@@ -12,9 +12,8 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from serving.contract import CheckResult, ErrorCode, MediaKind, Verdict
-
 from bot.constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
+from serving.contract import CheckResult, ErrorCode, MediaKind, Verdict
 
 START = (
     "Hi! I check photos and videos for signs of face manipulation (deepfakes).\n\n"
@@ -38,8 +37,7 @@ HELP = (
 NOT_MEDIA = "Please send a photo or a video (or forward one). I can't check this kind of message."
 CHECK_NEEDS_REPLY = "Reply to a photo or video with /check and I'll check it."
 QUEUED_SERVICE_DOWN = (
-    "The checker is busy or offline right now. Your check is queued and I'll reply here as "
-    "soon as it is back."
+    "The checker is busy or offline right now. Your check is queued and I'll reply here as soon as it is back."
 )
 RATE_LIMITED = "You're sending a lot at once — please wait a minute before sending more."
 RATE_LIMITED_CHAT = "This chat is sending a lot at once — I'll take a short break from checking."
@@ -63,8 +61,7 @@ GAVE_UP = "Sorry, I couldn't check this in time. Please send it again later."
 INTERNAL_ERROR = "Sorry, something went wrong on my side while checking this."
 DOWNLOAD_FAILED = "Sorry, Telegram wouldn't give me this file. Please send it again."
 CHECK_TIMED_OUT = (
-    "Sorry, checking this file took too long every time I tried, so I gave up. "
-    "A shorter or smaller version may work."
+    "Sorry, checking this file took too long every time I tried, so I gave up. A shorter or smaller version may work."
 )
 OPERATORS_PRIVATE_ONLY = "Operator commands work only in a private chat with me."
 

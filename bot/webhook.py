@@ -99,7 +99,7 @@ class WebhookServer:
 
     async def _advance_watermark(self) -> None:
         while True:
-            asked_at = dt.datetime.now(dt.timezone.utc)
+            asked_at = dt.datetime.now(dt.UTC)
             try:
                 info = await self.bot.get_webhook_info()
                 if info.pending_update_count == 0:

@@ -24,11 +24,10 @@ from typing import Any
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from serving.contract import CheckResult, ErrorCode, MediaKind, Provenance, ProvenanceSource, Reason, Verdict
-
 from bot._constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
 from bot.i18n import Texts
 from bot.links import HttpError, LinkOutcome, MediaFound, TooLarge
+from serving.contract import CheckResult, ErrorCode, MediaKind, Provenance, ProvenanceSource, Reason, Verdict
 
 #: Shown percentages stay within [1 %, 99 %]: a model's estimate is never a certainty.
 DISPLAY_MIN, DISPLAY_MAX = 0.01, 0.99

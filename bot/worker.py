@@ -39,10 +39,6 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db
-from db import jobs
-from serving.client import BreakerState, ServiceUnavailable, ServingClient, ServingError
-from serving.contract import CheckResult
-
 from bot import replies
 from bot._outage import is_outage, retry_while_away
 from bot.albums import AlbumReplies
@@ -50,6 +46,9 @@ from bot.constants import DB_RETRY_S, JobError
 from bot.options import BotOptions
 from bot.result_cache import ResultCache
 from bot.telegram_io import DownloadFailed, TelegramBusy, TelegramIO, TooLarge, Undeliverable
+from db import jobs
+from serving.client import BreakerState, ServiceUnavailable, ServingClient, ServingError
+from serving.contract import CheckResult
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -293,7 +292,7 @@ class Worker:
     async def _decide(self, job: db.Check) -> Checked | Failed | Postponed:
         opts = self.options
         created = job.created_at
-        age = (dt.datetime.now(dt.timezone.utc) - created).total_seconds() if created else 0.0
+        age = (dt.datetime.now(dt.UTC) - created).total_seconds() if created else 0.0
         if age > opts.max_job_age_s:  # the outage budget is the job's age, not its attempts
             return Failed(JobError.EXPIRED, f"not checked after {age / 3600:.1f} h", replies.GAVE_UP)
         limit = self.telegram.download_limit
@@ -398,7 +397,9 @@ class Worker:
         if job.result:
             decision = Checked(stored, job.sha256, dict(job.timings_ms or {}))
         else:
-            decision = Failed(str(job.error_code), job.error_message or "", _failure_text(job, self.telegram.download_limit))
+            decision = Failed(
+                str(job.error_code), job.error_message or "", _failure_text(job, self.telegram.download_limit)
+            )
         reply = self._reply_for(job, decision)
         if reply is None:
             ok = await self._db(held, lambda s: jobs.finish(s, held.lease, answered=False))
@@ -407,7 +408,7 @@ class Worker:
             return
         lease_s = self.options.lease_s
         if job.answer_claimed_at is not None:  # a sender's claim: it may still record its send
-            wait = (job.answer_claimed_at - dt.datetime.now(dt.timezone.utc)).total_seconds() + lease_s
+            wait = (job.answer_claimed_at - dt.datetime.now(dt.UTC)).total_seconds() + lease_s
             if wait > 0:
                 ok = await self._db(held, lambda s: jobs.retry_later(
                     s, job.id, error_code=str(job.error_code or JobError.TELEGRAM), delay_s=wait, lease=held.lease,
@@ -432,8 +433,12 @@ class Worker:
             delay = self._backoff(job.attempts, exc.retry_after_s)
             unsent = not exc.maybe_delivered  # a 429 or a refused connection: surely not sent
             _LOGGER.warning("answer of check %s postponed %.1fs: %s", job.id, delay, exc)
-            await self._db(held, lambda s: jobs.retry_later(
-                s, job.id, error_code=JobError.TELEGRAM, delay_s=delay, lease=lease, release_answer=unsent))  # fmt: skip
+            await self._db(
+                held,
+                lambda s: jobs.retry_later(
+                    s, job.id, error_code=JobError.TELEGRAM, delay_s=delay, lease=lease, release_answer=unsent
+                ),
+            )
             return
         except Undeliverable as exc:
             _LOGGER.info("answer of check %s cannot be delivered: %s", job.id, exc)

@@ -6,8 +6,10 @@ bot, the serving app and the operator tools can all share it.
 
 from db import api_keys, filters, jobs, queries, stats
 from db.constants import DEFAULT_THRESHOLD, THRESHOLDS, VERDICTS, CheckStatus, Source
-from db.export import csv_safe, export_csv
 from db.engine import DatabaseURLError, create_engine, normalize_url, redact_url, session_factory
+from db.export import csv_safe, export_csv
+from db.filters import CheckFilter, FilterError
+from db.jobs import AlbumItem, CheckNotFound, Lease, Outcome
 from db.migrate import (
     MigrationError,
     check_migrations,
@@ -15,17 +17,15 @@ from db.migrate import (
     head_revision,
     upgrade,
 )
-from db.models import Album, ApiKey, Base, Check, ChatSettings, Feedback, IngestMark, ProcessedUpdate, StatsDay
-from db.filters import CheckFilter, FilterError
-from db.jobs import AlbumItem, CheckNotFound, Lease, Outcome
+from db.models import Album, ApiKey, Base, ChatSettings, Check, Feedback, IngestMark, ProcessedUpdate, StatsDay
 
 __all__ = [
-    "ApiKey",
     "DEFAULT_THRESHOLD",
     "THRESHOLDS",
     "VERDICTS",
     "Album",
     "AlbumItem",
+    "ApiKey",
     "Base",
     "ChatSettings",
     "Check",
@@ -39,16 +39,16 @@ __all__ = [
     "Lease",
     "MigrationError",
     "Outcome",
-    "api_keys",
     "ProcessedUpdate",
     "Source",
     "StatsDay",
+    "api_keys",
     "check_migrations",
     "create_engine",
     "csv_safe",
+    "current_revision",
     "export_csv",
     "filters",
-    "current_revision",
     "head_revision",
     "jobs",
     "normalize_url",

@@ -23,6 +23,6 @@ def plain(value: Any) -> Any:
     """Row values as JSON/CSV-friendly scalars."""
     if isinstance(value, dt.datetime):
         return value.isoformat()
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # our str enums
+    if hasattr(value, "value") and isinstance(value.value, str):  # our str enums
         return value.value
     return value

@@ -60,9 +60,7 @@ async def revoke_key(session: AsyncSession, ident: str) -> ApiKey:
     rows = list(
         (
             await session.scalars(
-                select(ApiKey).where(
-                    ApiKey.revoked_at.is_(None), or_(ApiKey.key_id == ident, ApiKey.name == ident)
-                )
+                select(ApiKey).where(ApiKey.revoked_at.is_(None), or_(ApiKey.key_id == ident, ApiKey.name == ident))
             )
         ).all()
     )

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Check, UtcDateTime
 from db.filters import CheckFilter
+from db.models import Check, UtcDateTime
 from db.queries import EXPORT_COLUMNS, iter_check_batches
 
 # Columns whose text comes from outside (Telegram ids, error text, names we were sent).
@@ -93,6 +93,4 @@ async def _export_csv_postgres(session: AsyncSession, flt: CheckFilter, write: W
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None, "COPY needs the asyncpg connection"
-    await raw.copy_from_query(
-        str(compiled), *args, output=write, format="csv", header=True, timeout=None
-    )
+    await raw.copy_from_query(str(compiled), *args, output=write, format="csv", header=True, timeout=None)

@@ -45,7 +45,7 @@ def parse_when(text: str | None, *, now: dt.datetime | None = None) -> dt.dateti
         raise FilterError(
             f"cannot read time {text!r}: use 7d, 12h, 30m, 2w, now or an ISO date like 2026-01-31"
         ) from None
-    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class CheckFilter:
             raise FilterError("since is after until")
 
     @classmethod
-    def from_strings(cls, *, now: dt.datetime | None = None, **raw: str | None) -> "CheckFilter":
+    def from_strings(cls, *, now: dt.datetime | None = None, **raw: str | None) -> CheckFilter:
         """Build from text (command-line flags, query strings); empty values mean "any"."""
         value = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in raw.items()}
         unknown = set(value) - {f for f in cls.__dataclass_fields__}

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import stats
+from db._sql import dialect_insert
 from db.constants import DEFAULT_THRESHOLD, THRESHOLDS, CheckStatus, Source
 from db.models import Album, ChatSettings, Check, Feedback, IngestMark, ProcessedUpdate, utcnow
-from db._sql import dialect_insert
 
 
 class CheckNotFound(LookupError):
@@ -76,9 +76,7 @@ async def _mark_update(session: AsyncSession, update_id: int) -> bool:
 
 async def update_seen(session: AsyncSession, update_id: int) -> bool:
     """Was this update handled (committed) before? A read: it marks nothing."""
-    found = await session.execute(
-        select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == int(update_id))
-    )
+    found = await session.execute(select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == int(update_id)))
     return found.scalar_one_or_none() is not None
 
 
@@ -264,7 +262,10 @@ def _held(check_id: int, lease: Lease | None) -> list[ColumnElement[bool]]:
 
 
 async def _write(
-    session: AsyncSession, check_id: int, lease: Lease | None, values: Mapping[str, Any],
+    session: AsyncSession,
+    check_id: int,
+    lease: Lease | None,
+    values: Mapping[str, Any],
     *extra: ColumnElement[bool],
 ) -> bool:
     """One conditional UPDATE, committed. Without a lease a missing check raises CheckNotFound;
@@ -377,9 +378,7 @@ def _finish_values(*, answered: bool) -> dict[str, Any]:
     return values
 
 
-async def store_outcome(
-    session: AsyncSession, lease: Lease, outcome: Outcome, *, claim_answer: bool = False
-) -> bool:
+async def store_outcome(session: AsyncSession, lease: Lease, outcome: Outcome, *, claim_answer: bool = False) -> bool:
     """Keep the result while the job still runs (only the answer is left); optionally claim the
     answer in the same commit. False: the lease was lost."""
     values = _outcome_values(outcome)
@@ -438,9 +437,7 @@ async def finish(session: AsyncSession, lease: Lease, *, answered: bool) -> bool
                         Check.outcome_at.is_not(None))  # fmt: skip
 
 
-async def complete_check(
-    session: AsyncSession, check_id: int, outcome: Outcome, *, lease: Lease | None = None
-) -> bool:
+async def complete_check(session: AsyncSession, check_id: int, outcome: Outcome, *, lease: Lease | None = None) -> bool:
     """Store a finished check and close it in one commit (fenced when ``lease`` is given)."""
     values = _outcome_values(outcome)
     values.update(_finish_values(answered=False))
@@ -519,9 +516,11 @@ async def claim_album_reply(
         update(Album)
         .where(Album.album_key == due)
         .values(
-            reply_token=token, reply_claimed_at=now, reply_claims=Album.reply_claims + 1,
+            reply_token=token,
+            reply_claimed_at=now,
+            reply_claims=Album.reply_claims + 1,
             next_attempt_at=now + dt.timedelta(seconds=float(lease_s)),
-        )  # fmt: skip
+        )
         .returning(Album)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
@@ -541,9 +540,10 @@ async def finish_album(session: AsyncSession, key: str, token: str) -> bool:
         update(Album)
         .where(Album.album_key == key, Album.reply_token == token, Album.replied_at.is_(None))
         .values(
-            replied_at=utcnow(), reply_to_message_id=None,
+            replied_at=utcnow(),
+            reply_to_message_id=None,
             chat_id=case((Album.private.is_(True), None), else_=Album.chat_id),
-        )  # fmt: skip
+        )
         .returning(Album.album_key)
         .execution_options(synchronize_session=False)
     )
@@ -661,7 +661,9 @@ async def migrate_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int
         .execution_options(synchronize_session=False)
     )
     await session.execute(
-        update(Album).where(Album.chat_id == old_chat_id).values(chat_id=new_chat_id)
+        update(Album)
+        .where(Album.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
         .execution_options(synchronize_session=False)
     )
     await stats.invalidate_all(session)  # per-chat counts of any day may have moved
@@ -695,13 +697,9 @@ async def purge_older_than(session: AsyncSession, days: float) -> int:
         delete(Check).where(Check.created_at < cutoff).execution_options(synchronize_session=False)
     )
     await session.execute(
-        delete(ProcessedUpdate)
-        .where(ProcessedUpdate.seen_at < cutoff)
-        .execution_options(synchronize_session=False)
+        delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < cutoff).execution_options(synchronize_session=False)
     )
-    await session.execute(
-        delete(Album).where(Album.last_item_at < cutoff).execution_options(synchronize_session=False)
-    )
+    await session.execute(delete(Album).where(Album.last_item_at < cutoff).execution_options(synchronize_session=False))
     await stats.forget_days_until(session, cutoff.date())
     await session.commit()
     return int(getattr(deleted, "rowcount", 0) or 0)

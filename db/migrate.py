@@ -87,9 +87,7 @@ async def current_revision(url: str) -> str | None:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as conn:
-            return await conn.run_sync(
-                lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-            )
+            return await conn.run_sync(lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())
     finally:
         await engine.dispose()
 
@@ -110,8 +108,7 @@ async def check_migrations(url: str, *, target_metadata: MetaData | None = None)
         await engine.dispose()
     if current != head:
         raise MigrationError(
-            f"database is at revision {current or '<empty>'}, migrations head is {head}; "
-            "run `fakewatch db upgrade`"
+            f"database is at revision {current or '<empty>'}, migrations head is {head}; run `fakewatch db upgrade`"
         )
     if diffs:
         lines = [_describe(diff) for diff in diffs]

@@ -56,7 +56,7 @@ COVERING_COLUMNS = (
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -69,17 +69,17 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
         # SQLite compares timestamps as text: store them naive in UTC so the order is right.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None or value.tzinfo is dt.timezone.utc:  # asyncpg already gives UTC
+        if value is None or value.tzinfo is dt.UTC:  # asyncpg already gives UTC
             return value
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def _str_enum(enum_cls: type, name: str) -> Enum:
@@ -107,9 +107,7 @@ class Check(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
 
     # --- the job --------------------------------------------------------------------
-    status: Mapped[CheckStatus] = mapped_column(
-        _str_enum(CheckStatus, "check_status"), default=CheckStatus.QUEUED
-    )
+    status: Mapped[CheckStatus] = mapped_column(_str_enum(CheckStatus, "check_status"), default=CheckStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When a queued job may run, or (while running) when its lease ends and it may be taken over.
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -189,9 +187,7 @@ class Feedback(Base):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    check_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("checks.id", ondelete="CASCADE")
-    )
+    check_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("checks.id", ondelete="CASCADE"))
     voter_pseudonym: Mapped[str] = mapped_column(String(64))
     agrees: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.constants import DEFAULT_PAGE_SIZE, EXPORT_BATCH_SIZE, MAX_PAGE_SIZE
-from db.models import Check, Feedback, UtcDateTime
 from db._sql import plain
+from db.constants import DEFAULT_PAGE_SIZE, EXPORT_BATCH_SIZE, MAX_PAGE_SIZE
 from db.filters import CheckFilter, FilterError
-
+from db.models import Check, Feedback, UtcDateTime
 
 # What a check-log row shows (and what CSV export writes), in order.
 LOG_COLUMNS: tuple[str, ...] = (
@@ -172,9 +171,17 @@ async def list_feedback(
     votes = votes_q.subquery()
     stmt = (
         select(
-            Check.id, Check.created_at, Check.verdict, Check.fake_probability, Check.media_kind,
-            Check.chat_id, Check.model_version, votes.c.wrong_votes, votes.c.votes, votes.c.last_vote_at,
-        )  # fmt: skip
+            Check.id,
+            Check.created_at,
+            Check.verdict,
+            Check.fake_probability,
+            Check.media_kind,
+            Check.chat_id,
+            Check.model_version,
+            votes.c.wrong_votes,
+            votes.c.votes,
+            votes.c.last_vote_at,
+        )
         .join(votes, and_(votes.c.check_id == Check.id))
         .order_by(votes.c.last_vote_at.desc(), Check.id.desc())
         .limit(limit)

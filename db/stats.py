@@ -20,9 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.models import Check, Feedback, StatsDay, utcnow
 from db._sql import dialect_insert, is_postgres, plain
 from db.filters import window
+from db.models import Check, Feedback, StatsDay, utcnow
 
 
 async def _count_by(session: AsyncSession, column: Any, where: list[ColumnElement[bool]]) -> dict[str, int]:
@@ -226,7 +226,7 @@ async def forget_days_until(session: AsyncSession, day: dt.date) -> None:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
 def settled_before() -> dt.date:
@@ -277,13 +277,17 @@ async def _counts_with_settled_days(
     while day <= last_day:
         counts = cached.get(day)
         if counts is None:
-            counts = _jsonable(await _counts_postgres(session, window(_midnight(day), _midnight(day) + dt.timedelta(days=1))))
+            counts = _jsonable(
+                await _counts_postgres(session, window(_midnight(day), _midnight(day) + dt.timedelta(days=1)))
+            )
             fresh.append({"day": day, "counts": counts, "computed_at": utcnow()})
         _merge(total, counts)
         day += dt.timedelta(days=1)
     if fresh:
         try:
-            await session.execute(dialect_insert(session, StatsDay).values(fresh).on_conflict_do_nothing(index_elements=["day"]))
+            await session.execute(
+                dialect_insert(session, StatsDay).values(fresh).on_conflict_do_nothing(index_elements=["day"])
+            )
             await session.commit()
         except SQLAlchemyError:  # e.g. a read-only operator role: answer anyway, just uncached
             await session.rollback()
@@ -380,10 +384,7 @@ async def checks_per_day(
     """``[{"day": "2026-01-31", "verdict": "fake", "checks": 12}, …]`` oldest day first."""
     day = _day(session).label("day")
     stmt = (
-        select(day, Check.verdict, func.count())
-        .where(*window(since, until))
-        .group_by(day, Check.verdict)
-        .order_by(day)
+        select(day, Check.verdict, func.count()).where(*window(since, until)).group_by(day, Check.verdict).order_by(day)
     )
     return [
         {"day": _day_text(d), "verdict": v or "none", "checks": int(n)}
@@ -419,6 +420,5 @@ async def latency_per_day(
     for d, ms in (await session.execute(stmt)).all():
         per_day.setdefault(d, []).append(float(ms))
     return [
-        {"day": d, "p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "checks": len(v)}
-        for d, v in per_day.items()
+        {"day": d, "p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "checks": len(v)} for d, v in per_day.items()
     ]

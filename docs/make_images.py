@@ -92,9 +92,7 @@ async def screenshot(url: str, file: Path, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--file", type=Path, default=SHARED / DEFAULT_FILE, help="the photo or video to check"
-    )
+    parser.add_argument("--file", type=Path, default=SHARED / DEFAULT_FILE, help="the photo or video to check")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "upload-page.png")
     args = parser.parse_args()
     if not args.file.exists():

@@ -11,9 +11,9 @@ import asyncio
 import codecs
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import IO, Any, AsyncIterator
+from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,14 +48,11 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [
-        all(isinstance(row.get(c), (int, float)) or row.get(c) is None for row in rows) and bool(rows)
-        for c in columns
+        all(isinstance(row.get(c), (int, float)) or row.get(c) is None for row in rows) and bool(rows) for c in columns
     ]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
-        ).rstrip()
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
 
     out = [line(columns), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
@@ -77,7 +74,9 @@ def _ms(value: float | None) -> str:
 
 
 def render_stats(st: dict[str, Any]) -> str:
-    window = f"{_cell(st['since']) if st['since'] else 'the beginning'} → {_cell(st['until']) if st['until'] else 'now'}"
+    window = (
+        f"{_cell(st['since']) if st['since'] else 'the beginning'} → {_cell(st['until']) if st['until'] else 'now'}"
+    )
     fb = st["feedback"]
     parts = [
         f"checks from {window}: {st['total']}",
@@ -160,10 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     keys = p.add_subparsers(dest="keys_command", required=True)
     k = keys.add_parser("create", help="make a key (printed once) with its own limits")
     k.add_argument("name", help="who holds it, e.g. bot or partner-newsroom")
-    k.add_argument("--requests-per-minute", type=int, default=None, metavar="N",
-                   help=f"default {_DEFAULT_RPM}")
-    k.add_argument("--bytes-per-hour", default=None, metavar="SIZE",
-                   help=f"upload budget, e.g. 500M or 2G (default {_DEFAULT_BPH // 2**30}G)")
+    k.add_argument("--requests-per-minute", type=int, default=None, metavar="N", help=f"default {_DEFAULT_RPM}")
+    k.add_argument(
+        "--bytes-per-hour",
+        default=None,
+        metavar="SIZE",
+        help=f"upload budget, e.g. 500M or 2G (default {_DEFAULT_BPH // 2**30}G)",
+    )
     _add_key_file(k)
     _add_common(k)
     k = keys.add_parser("list", help="active keys (--all: revoked ones too); never the keys themselves")
@@ -180,8 +182,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_key_file(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--key-file", help="the hashes-only file serving reads (default: FAKEWATCH_API_KEYS_FILE "
-                   "or api_keys.json in the data dir)")
+    p.add_argument(
+        "--key-file",
+        help="the hashes-only file serving reads (default: FAKEWATCH_API_KEYS_FILE or api_keys.json in the data dir)",
+    )
 
 
 def _filter_from(args: argparse.Namespace) -> Any:
@@ -260,9 +264,7 @@ async def _feedback(args: argparse.Namespace, url: str, out: IO[str]) -> int:
     return 0
 
 
-async def write_export(
-    session: Any, flt: Any, out: IO[str], *, fmt: str = "csv", with_result: bool = False
-) -> int:
+async def write_export(session: Any, flt: Any, out: IO[str], *, fmt: str = "csv", with_result: bool = False) -> int:
     """Stream matching checks to ``out`` as CSV or JSON lines; returns the row count."""
     from db import queries
     from db.export import export_csv
@@ -484,7 +486,9 @@ def console_main(argv: list[str]) -> int:
     async def make_app() -> web.Application:
         engine = db.create_engine(url)
         app = create_console_app(
-            db.session_factory(engine), token, trusted_proxies=settings.trusted_proxies,
+            db.session_factory(engine),
+            token,
+            trusted_proxies=settings.trusted_proxies,
             production=settings.environment == "production",
         )
 
@@ -497,9 +501,16 @@ def console_main(argv: list[str]) -> int:
     host = args.host or settings.console_host
     port = args.port or settings.console_port
     try:
-        settings.check_secrets_for_bind(host, service="console")  # FAKEWATCH_CONSOLE_HOST was checked on load; --host here
+        settings.check_secrets_for_bind(
+            host, service="console"
+        )  # FAKEWATCH_CONSOLE_HOST was checked on load; --host here
     except ValueError as exc:
         print(f"fakewatch console: {exc}", file=sys.stderr)
         return 2
-    web.run_app(make_app(), host=host, port=port, print=lambda _m: print(f"operator console on http://{host}:{port}/", flush=True))
+    web.run_app(
+        make_app(),
+        host=host,
+        port=port,
+        print=lambda _m: print(f"operator console on http://{host}:{port}/", flush=True),
+    )
     return 0

@@ -21,12 +21,11 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
-from typing_extensions import Annotated, Self
 
 from fakewatch.net import is_loopback_host, parse_networks
 
@@ -41,8 +40,14 @@ ServiceName = Literal["migrate", "bot", "console", "ops", "serving", "replica"]
 
 # Settings that are secrets: deployments hand them over as files, never as plain env values.
 SECRET_SETTINGS: frozenset[str] = frozenset(
-    {"database_url", "telegram_token", "pseudonym_secret", "operator_token", "serving_api_key",
-     "telegram_webhook_secret"}
+    {
+        "database_url",
+        "telegram_token",
+        "pseudonym_secret",
+        "operator_token",
+        "serving_api_key",
+        "telegram_webhook_secret",
+    }
 )
 # In production a service that reads one of these must have a real value.
 _REQUIRED_IN_PRODUCTION = ("pseudonym_secret", "operator_token", "database_url")
@@ -71,11 +76,23 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     "bot": _GENERAL
     | _DATABASE
     | {
-        "telegram_token", "telegram_base_url", "telegram_base_file_url", "telegram_local_mode",
-        "operator_ids", "pseudonym_secret", "retention_days",
-        "serving_url", "serving_api_key", "request_timeout_s", "max_file_bytes", "allow_private_links",
-        "telegram_webhook_url", "telegram_webhook_secret", "telegram_webhook_host", "telegram_webhook_port",
-    },  # fmt: skip
+        "telegram_token",
+        "telegram_base_url",
+        "telegram_base_file_url",
+        "telegram_local_mode",
+        "operator_ids",
+        "pseudonym_secret",
+        "retention_days",
+        "serving_url",
+        "serving_api_key",
+        "request_timeout_s",
+        "max_file_bytes",
+        "allow_private_links",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "telegram_webhook_host",
+        "telegram_webhook_port",
+    },
     # `fakewatch console`
     "console": _GENERAL | _DATABASE | {"operator_token", "console_host", "console_port", "trusted_proxies"},
     # `fakewatch ops`
@@ -84,11 +101,21 @@ SERVICE_SETTINGS: dict[str, frozenset[str]] = {
     "serving": _GENERAL
     | _ENGINE
     | {
-        "http_host", "http_port", "ray_address", "num_gpus_per_model",
-        "image_batch_size", "video_batch_size", "batch_wait_s", "request_timeout_s",
-        "api_access", "api_keys_file", "data_dir", "public_requests_per_minute", "public_bytes_per_hour",
+        "http_host",
+        "http_port",
+        "ray_address",
+        "num_gpus_per_model",
+        "image_batch_size",
+        "video_batch_size",
+        "batch_wait_s",
+        "request_timeout_s",
+        "api_access",
+        "api_keys_file",
+        "data_dir",
+        "public_requests_per_minute",
+        "public_bytes_per_hour",
         "trusted_proxies",
-    },  # fmt: skip
+    },
     # a Serve replica (on any Ray node): `serving` resolves these once and hands them over
     "replica": _ENGINE,
 }
@@ -248,11 +275,20 @@ class Settings(BaseSettings):
                     if not value:
                         problems.append((name, f"{ENV_PREFIX}DATABASE_URL must be set in production"))
                 elif value.get_secret_value() == DEFAULT_SECRET:
-                    problems.append((name, f"{ENV_PREFIX}{name.upper()} still has its development default; "
-                                           "set a real secret for production"))
+                    problems.append(
+                        (
+                            name,
+                            f"{ENV_PREFIX}{name.upper()} still has its development default; "
+                            "set a real secret for production",
+                        )
+                    )
             if self.allow_private_links:
-                problems.append(("allow_private_links", f"{ENV_PREFIX}ALLOW_PRIVATE_LINKS is for tests; "
-                                                        "production never fetches private addresses"))
+                problems.append(
+                    (
+                        "allow_private_links",
+                        f"{ENV_PREFIX}ALLOW_PRIVATE_LINKS is for tests; production never fetches private addresses",
+                    )
+                )
         for host_setting in BIND_SETTINGS:
             if host_setting in used and not problems:
                 try:
@@ -335,15 +371,13 @@ def held_unused_secrets(service: ServiceName) -> list[str]:
     held = []
     for name in sorted(SECRET_SETTINGS - SERVICE_SETTINGS[service]):
         key = f"{ENV_PREFIX}{name.upper()}"
-        in_dir = secrets_dir is not None and any(
-            p.name.lower() == key.lower() for p in secrets_dir.iterdir()
-        )
+        in_dir = secrets_dir is not None and any(p.name.lower() == key.lower() for p in secrets_dir.iterdir())
         if os.environ.get(key) or in_dir:
             held.append(key)
     return held
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_settings(service: ServiceName | None = None) -> Settings:
     """The process-wide settings for ``service`` (cached; tests build their own
     ``Settings(...)``). None: every part of fakewatch in one process (``fakewatch run``)."""

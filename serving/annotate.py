@@ -86,9 +86,7 @@ class Heat:
     box: FaceBox
 
 
-def render(
-    view: np.ndarray, marks: list[Mark], *, caption: str, heat: Heat | None = None, quality: int = 90
-) -> bytes:
+def render(view: np.ndarray, marks: list[Mark], *, caption: str, heat: Heat | None = None, quality: int = 90) -> bytes:
     """JPEG bytes of ``view`` (RGB) with the heat map, the boxed and scored faces, and a caption.
 
     Pure drawing: the caller (``Engine.annotate``) decides which frame, which faces and which

@@ -208,7 +208,7 @@ class TokenBucket:
     """``capacity`` tokens, refilled at ``rate`` per second; may go negative (a debt) when a
     request turns out larger than it declared, so the next one waits it off."""
 
-    __slots__ = ("capacity", "rate", "tokens", "stamp")
+    __slots__ = ("capacity", "rate", "stamp", "tokens")
 
     def __init__(self, capacity: float, rate: float, now: float) -> None:
         self.capacity = float(capacity)
@@ -243,7 +243,7 @@ class Refusal:
 
 
 class _Client:
-    __slots__ = ("limits", "requests", "bytes")
+    __slots__ = ("bytes", "limits", "requests")
 
     def __init__(self, requests_per_minute: int, bytes_per_hour: int, now: float) -> None:
         self.limits = (requests_per_minute, bytes_per_hour)
@@ -284,9 +284,7 @@ class Limiter:
         state = self._client(client, requests_per_minute, bytes_per_hour, now)
         wait = state.requests.wait_s(1, now)
         if wait > 0:
-            return Refusal(
-                math.ceil(wait), f"over the rate of {requests_per_minute} requests per minute"
-            )
+            return Refusal(math.ceil(wait), f"over the rate of {requests_per_minute} requests per minute")
         declared = max(0, declared_bytes or 0)
         wait = state.bytes.wait_s(max(declared, 1), now)
         if wait > 0:

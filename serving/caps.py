@@ -57,9 +57,7 @@ def cap_tracks(tracks: Sequence[Track], cap: int) -> tuple[list[Track], int]:
     total = sum(len(t) for t in tracks)
     if total <= cap:
         return list(tracks), 0
-    by_size = sorted(
-        range(len(tracks)), key=lambda i: -sum(b.area for b in tracks[i].boxes) / max(1, len(tracks[i]))
-    )
+    by_size = sorted(range(len(tracks)), key=lambda i: -sum(b.area for b in tracks[i].boxes) / max(1, len(tracks[i])))
     chosen: dict[int, Track] = {}
     used = 0
     for i in by_size:

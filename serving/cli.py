@@ -112,9 +112,7 @@ def _fmt_p(p: float | None) -> str:
 
 # --- scan ---------------------------------------------------------------------------------------
 def _scan_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fakewatch scan", description="Check images and videos for deepfaked faces."
-    )
+    parser = argparse.ArgumentParser(prog="fakewatch scan", description="Check images and videos for deepfaked faces.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
     parser.add_argument("--json", action="store_true", help="one JSON result per input line")
     parser.add_argument("--annotate", metavar="DIR", type=Path, help="write boxes + heat map JPEGs here")
@@ -184,7 +182,9 @@ def _evaluate_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("dir", type=Path, metavar="DIR")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the metrics here as JSON")
-    parser.add_argument("--csv", type=Path, metavar="CSV", help="per-file results (default: OUT.csv or ./evaluate-DIR.csv)")
+    parser.add_argument(
+        "--csv", type=Path, metavar="CSV", help="per-file results (default: OUT.csv or ./evaluate-DIR.csv)"
+    )
     parser.add_argument("--limit", type=_positive, metavar="N", help="at most N files from each of real/ and fake/")
     parser.add_argument("--frames", type=_positive, metavar="N", help="frames sampled per video")
     parser.add_argument("--detector", choices=("hog", "cnn"), help="face detector")
@@ -213,7 +213,9 @@ def evaluate_main(argv: list[str]) -> int:
     root: Path = args.dir
     missing = [name for name in LABELS if not (root / name).is_dir()]
     if missing:
-        print(f"fakewatch evaluate: {root} needs real/ and fake/ folders (missing: {', '.join(missing)})", file=sys.stderr)
+        print(
+            f"fakewatch evaluate: {root} needs real/ and fake/ folders (missing: {', '.join(missing)})", file=sys.stderr
+        )
         return 2
     items = _collect(root, args.limit)
     if not items:
@@ -250,7 +252,18 @@ def evaluate_main(argv: list[str]) -> int:
             writer.writerow({**row, "label": LABELS[row["label"]], "verdict": str(row["verdict"])})
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    for key in ("n", "n_real", "n_fake", "n_scored", "auc", "accuracy", "balanced_accuracy", "log_loss", "no_face_rate", "invalid"):
+    for key in (
+        "n",
+        "n_real",
+        "n_fake",
+        "n_scored",
+        "auc",
+        "accuracy",
+        "balanced_accuracy",
+        "log_loss",
+        "no_face_rate",
+        "invalid",
+    ):
         value = metrics[key]
         print(f"{key:<18} {'-' if value is None else value}")
     print(f"{'csv':<18} {csv_path}")

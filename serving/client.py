@@ -59,7 +59,11 @@ class ServiceUnavailable(ServingError):
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
         timed_out: bool = False,
     ) -> None:
         super().__init__(message, status=status)
@@ -143,8 +147,13 @@ class _Transient(Exception):
     """One failed attempt that is worth retrying."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
-        counts_as_failure: bool = True, timed_out: bool = False,
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        counts_as_failure: bool = True,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -210,7 +219,7 @@ class ServingClient:
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def __aenter__(self) -> "ServingClient":
+    async def __aenter__(self) -> ServingClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -229,18 +238,14 @@ class ServingClient:
         return self._session
 
     # -- public API ---------------------------------------------------------------------------
-    async def check(
-        self, data: bytes, *, filename: str | None = None, annotate: bool = False
-    ) -> CheckResult:
+    async def check(self, data: bytes, *, filename: str | None = None, annotate: bool = False) -> CheckResult:
         """The check result; for 413/415/422 the ``invalid`` result instead of an exception."""
         params = {"annotate": "true"} if annotate else None
 
         def body() -> aiohttp.FormData:
             # A fresh FormData per attempt: aiohttp consumes it when sending.
             form = aiohttp.FormData()
-            form.add_field(
-                "file", data, filename=filename or "upload", content_type="application/octet-stream"
-            )
+            form.add_field("file", data, filename=filename or "upload", content_type="application/octet-stream")
             return form
 
         payload = await self._request("POST", "/v1/check", params=params, body=body)
@@ -330,7 +335,7 @@ class ServingClient:
                 status = resp.status
                 retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
                 raw = await resp.read()
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise _Transient(
                 f"no answer within {self.timeout_s:g}s from {url}", counts_as_failure=False, timed_out=True
             ) from exc

@@ -166,7 +166,9 @@ class CheckResult(_Part):
     def invalid(
         cls, path: str | None, code: ErrorCode | str, message: str, *, kind: MediaKind | None = None
     ) -> CheckResult:
-        return cls(path=path, kind=kind, verdict=Verdict.INVALID, error=ErrorInfo(code=ErrorCode(code), message=message))
+        return cls(
+            path=path, kind=kind, verdict=Verdict.INVALID, error=ErrorInfo(code=ErrorCode(code), message=message)
+        )
 
     @property
     def people(self) -> int:

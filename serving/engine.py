@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 from fakewatch.settings import Settings, get_settings
+from serving.annotate import Heat, Mark, render
+from serving.caps import can_hold_a_face, cap_per_frame, cap_tracks, largest_faces
 from serving.contract import (
     CheckResult,
     ErrorCode,
@@ -36,8 +38,6 @@ from serving.contract import (
     TrackScore,
     Verdict,
 )
-from serving.annotate import Heat, Mark, render
-from serving.caps import can_hold_a_face, cap_per_frame, cap_tracks, largest_faces
 from serving.faces import (
     FaceBox,
     FaceDetector,
@@ -205,7 +205,7 @@ def _fast_cpu_bf16() -> bool:
         try:
             if callable(check) and check():
                 return True
-        except Exception:  # noqa: BLE001 - a probe that fails means "no"
+        except Exception:
             continue
     return False
 
@@ -304,7 +304,7 @@ class Engine:
         """One crop size for both models (the larger input); each model resizes down."""
         return max(self.image_card.input_size, self.video_card.input_size)
 
-    def load(self) -> "Engine":
+    def load(self) -> Engine:
         """Build both networks and the detector pool now (a server warms up before traffic)."""
         _ = self.image_checkpoint, self.video_checkpoint
         c2pa_context()  # the native C2PA library loads once, not during the first check
@@ -366,8 +366,9 @@ class Engine:
         per_frame, per_request = self.settings.max_faces_per_frame, self.settings.max_faces_per_request
         dropped = 0
         height, width = images[0].shape[:2]
-        if not can_hold_a_face(height, width, max_side=self.settings.detect_max_side,
-                               min_face_px=self.settings.min_face_px):
+        if not can_hold_a_face(
+            height, width, max_side=self.settings.detect_max_side, min_face_px=self.settings.min_face_px
+        ):
             pass  # no face of min_face_px fits: no_face, and the detectors never see a sliver
         elif media.kind == MediaKind.VIDEO:
             kwargs = {} if self.keyframe_every is None else {"keyframe_every": self.keyframe_every}
@@ -384,8 +385,13 @@ class Engine:
             boxes, dropped = largest_faces(self.detector.detect(images[0]), min(per_frame, per_request))
             faces = [PreparedFace(box, None, None) for box in boxes]
         if dropped:
-            log.info("%s: %d smaller faces left out (caps: %d per frame, %d per request)",
-                     path, dropped, per_frame, per_request)
+            log.info(
+                "%s: %d smaller faces left out (caps: %d per frame, %d per request)",
+                path,
+                dropped,
+                per_frame,
+                per_request,
+            )
         timings["detect"] = _ms(t)
 
         t = time.perf_counter()
@@ -511,8 +517,7 @@ class Engine:
             self._assemble_video(result, prepared, image_probs, track_scores)
         elif prepared.faces:
             result.faces = [
-                Face(box=f.box.as_tuple(), fake_probability=float(p))
-                for f, p in zip(prepared.faces, image_probs)
+                Face(box=f.box.as_tuple(), fake_probability=float(p)) for f, p in zip(prepared.faces, image_probs)
             ]
             result.fake_probability = float(image_probs.max())
             result.verdict = band(result.fake_probability, self.image_card.thresholds)

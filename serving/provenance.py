@@ -160,9 +160,7 @@ _DST_RE = re.compile(r"(?:cv\.iptc\.org/newscodes|c2pa\.org)/digitalsourcetype/(
 _TAG_RE = {
     "creator_tool": re.compile(r"xmp:CreatorTool\s*=\s*\"([^\"]{1,400})\"|<xmp:CreatorTool>([^<]{1,400})<"),
     "credit": re.compile(r"photoshop:Credit\s*=\s*\"([^\"]{1,400})\"|<photoshop:Credit>([^<]{1,400})<"),
-    "provenance": re.compile(
-        r"dcterms:provenance\s*=\s*\"([^\"]{1,400})\"|<dcterms:provenance>([^<]{1,400})<"
-    ),
+    "provenance": re.compile(r"dcterms:provenance\s*=\s*\"([^\"]{1,400})\"|<dcterms:provenance>([^<]{1,400})<"),
 }
 _A1111_RE = re.compile(r"Steps: \d+.*Sampler: ", re.DOTALL)
 
@@ -224,7 +222,7 @@ def read_provenance(
                 read.append(name)
         except MemoryError:
             reading.note(f"{name}: out of memory")
-        except Exception as exc:  # noqa: BLE001 - a reader's bug must not lose the others
+        except Exception as exc:
             reading.note(f"{name}: {type(exc).__name__}: {exc}")
     reading.details["read"] = read
     reading.details["ms"] = round((time.perf_counter() - started) * 1000, 2)
@@ -304,7 +302,7 @@ def _read_c2pa(reading: _Reading) -> bool:
 
     try:
         reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, reading.context or c2pa_context())
-    except Exception as exc:  # noqa: BLE001 - C2paError subclasses, and anything the FFI raises
+    except Exception as exc:
         message = str(exc)
         if "remote" in message.lower():
             reading.details["c2pa"] = {"remote_manifest": "referenced, not fetched (offline)"}
@@ -335,8 +333,7 @@ def _interpret_store(store: dict[str, Any], reading: _Reading) -> None:
     if not results:  # older shape: a flat list of problems
         failures = [str(s.get("code")) for s in store.get("validation_status") or [] if isinstance(s, dict)]
     trusted = state == "Trusted" or any(
-        isinstance(s, dict) and s.get("code") == "signingCredential.trusted"
-        for s in results.get("success") or []
+        isinstance(s, dict) and s.get("code") == "signingCredential.trusted" for s in results.get("success") or []
     )
     valid = state in ("Valid", "Trusted") and not any(
         code.startswith(("claimSignature.", "signingCredential.invalid", "signingCredential.revoked"))
@@ -458,11 +455,7 @@ def _read_metadata(reading: _Reading) -> bool:
                 if isinstance(raw, bytes):
                     xmp = raw[:XMP_MAX_BYTES]
                 if image.format == "PNG":
-                    text = {
-                        str(k): v
-                        for k, v in image.info.items()
-                        if isinstance(v, str) and k != "XML:com.adobe.xmp"
-                    }
+                    text = {str(k): v for k, v in image.info.items() if isinstance(v, str) and k != "XML:com.adobe.xmp"}
                 raw_exif = image.info.get("exif")
             if isinstance(raw_exif, bytes) and raw_exif:
                 # Parse the raw block ourselves: PngImageFile.getexif() decodes every pixel first.
@@ -471,11 +464,11 @@ def _read_metadata(reading: _Reading) -> bool:
                 exif_software = exif.get(0x0131)
                 try:
                     exif_comment = exif.get_ifd(0x8769).get(0x9286)
-                except Exception:  # noqa: BLE001 - a broken Exif sub-IFD is just absent
+                except Exception:
                     exif_comment = None
         except UnidentifiedImageError:
             reading.note("metadata: not an image Pillow can open")
-        except Exception as exc:  # noqa: BLE001 - truncated headers, bombs, broken chunks
+        except Exception as exc:
             reading.note(f"metadata: {type(exc).__name__}: {exc}")
     if xmp is None:
         xmp = _scan_xmp(reading.data)
@@ -576,14 +569,10 @@ def _interpret_png_text(text: dict[str, str], reading: _Reading) -> None:
             prompt = _comfy_prompt(text.get("prompt", ""))
         elif "use_stable_diffusion_model" in text:
             tool, prompt = "Easy Diffusion", text.get("prompt")
-    if tool is None and any(
-        k in text for k in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "Dream")
-    ):
+    if tool is None and any(k in text for k in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "Dream")):
         tool = "InvokeAI"
         prompt = text.get("Dream")
-    if tool is None and (
-        text.get("Software", "").strip().lower() == "novelai" or "NovelAI" in text.get("Source", "")
-    ):
+    if tool is None and (text.get("Software", "").strip().lower() == "novelai" or "NovelAI" in text.get("Source", "")):
         tool = "NovelAI"
         prompt = text.get("Description")
         model = text.get("Source")
@@ -635,9 +624,7 @@ def _read_watermark(reading: _Reading) -> bool:
         return False
     width, height = size
     if not WATERMARK_MIN_PIXELS <= width * height <= WATERMARK_MAX_PIXELS:
-        reading.details["watermark"] = {
-            "skipped": f"{width}x{height} is outside the sizes generators produce"
-        }
+        reading.details["watermark"] = {"skipped": f"{width}x{height} is outside the sizes generators produce"}
         return False
     # Decoding the pixels dominates and grows with them (benchmarks/results/provenance-cpu2.json):
     # skip the check rather than overrun the budget.
@@ -678,9 +665,7 @@ def dwtdct_block_bits(rgb: Any) -> Any:
     u = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[:, :, 1].astype(np.float64)
     approx = 0.5 * (u[0::2, 0::2] + u[1::2, 0::2] + u[0::2, 1::2] + u[1::2, 1::2])
     brows, bcols = approx.shape[0] // 4, approx.shape[1] // 4
-    blocks = (
-        approx[: brows * 4, : bcols * 4].reshape(brows, 4, bcols, 4).transpose(0, 2, 1, 3).reshape(-1, 16)
-    )
+    blocks = approx[: brows * 4, : bcols * 4].reshape(brows, 4, bcols, 4).transpose(0, 2, 1, 3).reshape(-1, 16)
     position = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
     value = np.abs(blocks[np.arange(blocks.shape[0]), position])
     return (np.mod(value, WATERMARK_SCALE) > 0.5 * WATERMARK_SCALE).astype(np.float64)

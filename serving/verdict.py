@@ -66,17 +66,10 @@ def video_weight(fusion: Mapping[str, Any] | None, *, image_trained: bool, video
 
 def fuse(video_p: float | np.ndarray, image_p: float | np.ndarray, weight: float) -> Any:
     """Weighted mean of the LSTM's and the image CNN's probabilities."""
-    return weight * np.asarray(video_p, dtype=np.float64) + (1.0 - weight) * np.asarray(
-        image_p, dtype=np.float64
-    )
+    return weight * np.asarray(video_p, dtype=np.float64) + (1.0 - weight) * np.asarray(image_p, dtype=np.float64)
 
 
-def top_moments(
-    times: Sequence[float], probabilities: Sequence[float], k: int = TOP_MOMENTS
-) -> list[TimelinePoint]:
+def top_moments(times: Sequence[float], probabilities: Sequence[float], k: int = TOP_MOMENTS) -> list[TimelinePoint]:
     """The ``k`` most suspicious timestamps, most suspicious first (ties: earlier first)."""
     order = sorted(range(len(times)), key=lambda i: (-float(probabilities[i]), float(times[i])))
-    return [
-        TimelinePoint(t=float(times[i]), fake_probability=float(probabilities[i]))
-        for i in order[: max(0, k)]
-    ]
+    return [TimelinePoint(t=float(times[i]), fake_probability=float(probabilities[i])) for i in order[: max(0, k)]]

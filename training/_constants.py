@@ -19,8 +19,19 @@ CACHE_CROP_SIZE = 160  # px; training resizes down from here (128-160 image CNN,
 CACHE_JPEG_QUALITY = 95
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_FIELDS = (
-    "source", "file", "frame", "track", "x1", "y1", "x2", "y2",
-    "label", "group", "split", "status", "crop",
+    "source",
+    "file",
+    "frame",
+    "track",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "label",
+    "group",
+    "split",
+    "status",
+    "crop",
 )
 STATUS_OK = "ok"
 STATUS_NO_FACE = "no_face"

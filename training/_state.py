@@ -45,7 +45,9 @@ def save_state(directory: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     tmp = directory / "optimizer.tmp"
     save_file(tensors, str(tmp)) if tensors else save_file({"_empty": torch.zeros(1)}, str(tmp))
     os.replace(tmp, directory / "optimizer.safetensors")
-    _atomic_json(directory / "state.json", {**info, "optimizer_groups": opt["param_groups"], "optimizer_scalars": scalars})
+    _atomic_json(
+        directory / "state.json", {**info, "optimizer_groups": opt["param_groups"], "optimizer_scalars": scalars}
+    )
 
 
 def load_state(directory: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:

@@ -104,7 +104,9 @@ class ChatAppAugment:
             noise = rng.normal(0, rng.uniform(1.0, cfg.max_noise_sigma), out.shape)
             out = np.clip(out.astype(np.float32) + noise, 0, 255).astype(np.uint8)
         if rng.random() < cfg.jpeg:
-            out = jpeg_recompress(np.ascontiguousarray(out), int(rng.integers(cfg.min_jpeg_quality, cfg.max_jpeg_quality + 1)))
+            out = jpeg_recompress(
+                np.ascontiguousarray(out), int(rng.integers(cfg.min_jpeg_quality, cfg.max_jpeg_quality + 1))
+            )
         if rng.random() < cfg.cutout:
             out = cutout(out, rng, cfg.max_cutout)
         return np.ascontiguousarray(out)

@@ -85,12 +85,16 @@ _WORKER: dict = {}
 
 def _init_worker(config: CacheConfig, cache_dir: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    create_detector, crop_face, face_box, impl = face_api()
+    create_detector, crop_face, _face_box, impl = face_api()
     _WORKER.update(
         config=config,
         cache_dir=Path(cache_dir),
-        detector=create_detector(config.detector, max_side=config.detect_max_side, min_face_px=config.min_face_px,
-                                 fallback=config.image_fallback),
+        detector=create_detector(
+            config.detector,
+            max_side=config.detect_max_side,
+            min_face_px=config.min_face_px,
+            fallback=config.image_fallback,
+        ),
         crop_face=crop_face,
         impl=impl,
     )
@@ -105,8 +109,19 @@ def _crop_name(sample: Sample, frame: int, track: int) -> str:
 def _row(sample: Sample, file: str, status: str, *, frame: int = -1, track: int = -1, box=None, crop: str = "") -> dict:
     x1, y1, x2, y2 = (box.x1, box.y1, box.x2, box.y2) if box is not None else ("", "", "", "")
     return dict(
-        source=sample.source, file=file, frame=frame, track=track, x1=x1, y1=y1, x2=x2, y2=y2,
-        label=sample.label, group=sample.group, split=sample.split or "", status=status, crop=crop,
+        source=sample.source,
+        file=file,
+        frame=frame,
+        track=track,
+        x1=x1,
+        y1=y1,
+        x2=x2,
+        y2=y2,
+        label=sample.label,
+        group=sample.group,
+        split=sample.split or "",
+        status=status,
+        crop=crop,
         crop_impl=_WORKER.get("impl", ""),
     )
 
@@ -141,8 +156,11 @@ def _process_video(sample: Sample, file: str) -> list[dict]:
 
     config: CacheConfig = _WORKER["config"]
     limits = IntakeLimits(
-        max_file_bytes=500 * 1024 * 1024, max_image_pixels=40_000_000, max_video_seconds=3600.0,
-        max_video_pixels=3840 * 2160, decode_timeout_s=300.0,
+        max_file_bytes=500 * 1024 * 1024,
+        max_image_pixels=40_000_000,
+        max_video_seconds=3600.0,
+        max_video_pixels=3840 * 2160,
+        decode_timeout_s=300.0,
     )
     media = load_media(sample.path, limits=limits, n_frames=config.frames_per_video)
     # the engine's own video path: full search on keyframes, region search in between
@@ -266,7 +284,10 @@ def summarize(rows: Iterable[dict[str, str]]) -> dict[str, dict[str, float]]:
     for source, counter in sorted(counts.items()):
         n = sum(counter.values())
         report[source] = {
-            "inputs": n, "crops": crops[source], "no_face": counter[STATUS_NO_FACE],
-            "errors": counter[STATUS_ERROR], "no_face_rate": round(counter[STATUS_NO_FACE] / n, 4) if n else 0.0,
+            "inputs": n,
+            "crops": crops[source],
+            "no_face": counter[STATUS_NO_FACE],
+            "errors": counter[STATUS_ERROR],
+            "no_face_rate": round(counter[STATUS_NO_FACE] / n, 4) if n else 0.0,
         }
     return report

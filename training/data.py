@@ -22,7 +22,8 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 def load_rows(cache_dir: Path, split: str, sources: Sequence[str], limit: int = 0) -> list[dict[str, str]]:
     """OK crops of one split from the chosen sources (``limit`` per source and label, for tests)."""
     rows = [
-        r for r in read_manifest(cache_dir)
+        r
+        for r in read_manifest(cache_dir)
         if r["status"] == STATUS_OK and r["split"] == split and r["source"] in sources
     ]
     if limit:
@@ -134,8 +135,10 @@ def balanced_weights(
     return w / w.sum()
 
 
-def make_sampler(rows, source_temperature: float, num_samples: int, seed: int,
-                 source_weights: dict[str, float] | None = None) -> WeightedRandomSampler:
+def make_sampler(
+    rows, source_temperature: float, num_samples: int, seed: int, source_weights: dict[str, float] | None = None
+) -> WeightedRandomSampler:
     generator = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(balanced_weights(rows, source_temperature, source_weights), num_samples,
-                                 replacement=True, generator=generator)
+    return WeightedRandomSampler(
+        balanced_weights(rows, source_temperature, source_weights), num_samples, replacement=True, generator=generator
+    )

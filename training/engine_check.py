@@ -25,16 +25,27 @@ def check_shared_videos(image_dir: Path, video_dir: Path, videos_dir: Path) -> d
         result = engine.check(sample.path)
         p = result.fake_probability
         expected = "fake" if sample.label else "real"
-        rows.append({"file": sample.path.name, "label": expected, "verdict": str(result.verdict),
-                     "fake_probability": None if p is None else round(p, 4),
-                     "correct": str(result.verdict) == expected,
-                     "tracks": [t.model_dump() for t in result.tracks]})
+        rows.append(
+            {
+                "file": sample.path.name,
+                "label": expected,
+                "verdict": str(result.verdict),
+                "fake_probability": None if p is None else round(p, 4),
+                "correct": str(result.verdict) == expected,
+                "tracks": [t.model_dump() for t in result.tracks],
+            }
+        )
         if p is not None:
             labels.append(sample.label)
             probs.append(p)
     summary = binary_metrics(labels, probs) if labels else {"n": 0}
-    return {"clips": rows, "correct": sum(r["correct"] for r in rows), "of": len(rows), **summary,
-            "note": "these clips' tracks are in the LSTM's training windows (not held out)"}
+    return {
+        "clips": rows,
+        "correct": sum(r["correct"] for r in rows),
+        "of": len(rows),
+        **summary,
+        "note": "these clips' tracks are in the LSTM's training windows (not held out)",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,11 +81,20 @@ def plan_clips(
     """Clip specs for one split: a sampled share of still crops, plus MesoNet frame sequences."""
     rng = np.random.default_rng(seed)
     specs: list[ClipSpec] = []
-    for i, row in enumerate(rows):
+    for row in rows:
         if row["source"] == "videos" or rng.random() >= per_crop:
             continue
-        specs.append(ClipSpec((row["crop"],), int(row["label"]), row["group"], row["source"], "still",
-                              int(rng.integers(2**31)), video=f"still:{row['crop']}"))
+        specs.append(
+            ClipSpec(
+                (row["crop"],),
+                int(row["label"]),
+                row["group"],
+                row["source"],
+                "still",
+                int(rng.integers(2**31)),
+                video=f"still:{row['crop']}",
+            )
+        )
     if sequences:
         by_video: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
         for row in rows:
@@ -99,6 +108,15 @@ def plan_clips(
             crops = [c for _, c in items]
             for start in range(0, max(1, len(crops) - sequence_frames + 1), sequence_frames):
                 chunk = tuple(crops[start : start + sequence_frames])
-                specs.append(ClipSpec(chunk, int(label), group, source, "sequence", int(rng.integers(2**31)),
-                                      video=f"mesonet:{label}:{group}"))
+                specs.append(
+                    ClipSpec(
+                        chunk,
+                        int(label),
+                        group,
+                        source,
+                        "sequence",
+                        int(rng.integers(2**31)),
+                        video=f"mesonet:{label}:{group}",
+                    )
+                )
     return specs

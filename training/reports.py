@@ -12,10 +12,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from training.metrics import binary_metrics, roc_curve  # noqa: E402
+from training.metrics import binary_metrics, roc_curve
 
 
 def training_curves(metrics_csv: Path, out_png: Path) -> None:
@@ -88,8 +88,9 @@ def reliability_plot(labels: np.ndarray, probs: np.ndarray, out_png: Path, title
     return rel["ece"]
 
 
-def write_reports(run_dir: Path, labels: np.ndarray, probs: np.ndarray, meta: list[dict[str, Any]], *,
-                  title: str = "") -> dict[str, Any]:
+def write_reports(
+    run_dir: Path, labels: np.ndarray, probs: np.ndarray, meta: list[dict[str, Any]], *, title: str = ""
+) -> dict[str, Any]:
     """ROC (overall + per source), reliability diagram, per-source CSV, per-item CSV.
 
     Items with a ``video`` key (frames of one clip/track) also get video-level metrics: the
@@ -109,8 +110,13 @@ def write_reports(run_dir: Path, labels: np.ndarray, probs: np.ndarray, meta: li
         writer.writerow(["source", "n", "auc", "accuracy", "balanced_accuracy", "log_loss"])
         for name, (y, p) in groups.items():
             m = binary_metrics(y, p)
-            writer.writerow([name, m["n"], *(round(m.get(k, float("nan")), 4) for k in
-                                              ("auc", "accuracy", "balanced_accuracy", "log_loss"))])
+            writer.writerow(
+                [
+                    name,
+                    m["n"],
+                    *(round(m.get(k, float("nan")), 4) for k in ("auc", "accuracy", "balanced_accuracy", "log_loss")),
+                ]
+            )
     with (run_dir / "val_predictions.csv").open("w", newline="") as handle:
         keys = sorted({k for m in meta for k in m})
         writer = csv.writer(handle)

@@ -106,6 +106,6 @@ def self_blend(
     ratio = rng.choice([0.5, 0.75, 1.0, 1.0, 1.0])
     weight = (mask * ratio)[..., None]
     source = _transform_source(rgb, rng)
-    out = (source.astype(np.float32) * weight + rgb.astype(np.float32) * (1 - weight))
+    out = source.astype(np.float32) * weight + rgb.astype(np.float32) * (1 - weight)
     out = np.where(weight > 0, np.clip(np.rint(out), 0, 255), rgb).astype(np.uint8)
     return (out, mask) if return_mask else out

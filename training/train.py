@@ -113,10 +113,14 @@ def _evaluate(task: Task, device: torch.device, loader: Any = None) -> tuple[np.
             out, y = task.forward(task.model, batch, device)
             logits.append(out.float().cpu().numpy())
             labels.append(y.cpu().numpy())
-    return np.concatenate(logits) if logits else np.zeros(0), np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64)
+    return np.concatenate(logits) if logits else np.zeros(0), np.concatenate(labels).astype(
+        np.int64
+    ) if labels else np.zeros(0, np.int64)
 
 
-def per_group_metrics(meta: list[dict[str, Any]], labels: np.ndarray, probs: np.ndarray, key: str = "source") -> dict[str, dict]:
+def per_group_metrics(
+    meta: list[dict[str, Any]], labels: np.ndarray, probs: np.ndarray, key: str = "source"
+) -> dict[str, dict]:
     out: dict[str, dict] = {}
     values = np.array([m.get(key, "") for m in meta])
     for name in sorted(set(values)):
@@ -162,7 +166,6 @@ def build_task(config: TrainConfig, device: torch.device) -> Task:
 def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     """Image CNN or video stage 1: a classifier over cached face crops."""
     from serving.models import IMAGENET_MEAN, IMAGENET_STD, create_model, model_task
-
     from training.data import CropDataset, load_rows, make_sampler
 
     data = config.data
@@ -174,26 +177,35 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
             "run `fakewatch prepare-data` first"
         )
     augment = AugmentConfig(**config.augment.params) if config.augment.enabled else None
-    train_ds = CropDataset(train_rows, data.cache_dir, data.input_size, augment=augment,
-                           sbi_probability=config.sbi.probability if config.sbi.enabled else 0.0, seed=config.seed)
+    train_ds = CropDataset(
+        train_rows,
+        data.cache_dir,
+        data.input_size,
+        augment=augment,
+        sbi_probability=config.sbi.probability if config.sbi.enabled else 0.0,
+        seed=config.seed,
+    )
     val_ds = CropDataset(val_rows, data.cache_dir, data.input_size)
     bs = config.optim.batch_size
     steps = config.optim.steps_per_epoch or max(1, len(train_rows) // bs)
-    loader_args = dict(num_workers=data.workers, persistent_workers=data.workers > 0,
-                       pin_memory=device.type == "cuda")
+    loader_args = dict(num_workers=data.workers, persistent_workers=data.workers > 0, pin_memory=device.type == "cuda")
     if data.balance == "sampler":
-        sampler = make_sampler(train_rows, data.source_temperature, steps * bs, config.seed,
-                               source_weights=data.source_weights)
+        sampler = make_sampler(
+            train_rows, data.source_temperature, steps * bs, config.seed, source_weights=data.source_weights
+        )
         train_loader = DataLoader(train_ds, batch_size=bs, sampler=sampler, drop_last=True, **loader_args)
     else:
         generator = torch.Generator().manual_seed(config.seed)
-        train_loader = DataLoader(train_ds, batch_size=bs, shuffle=True, drop_last=True, generator=generator, **loader_args)
+        train_loader = DataLoader(
+            train_ds, batch_size=bs, shuffle=True, drop_last=True, generator=generator, **loader_args
+        )
     val_loader = DataLoader(val_ds, batch_size=bs * 2, shuffle=False, num_workers=data.workers)
     epoch_val_loader = None
     if data.val_during_training and data.val_during_training < len(val_rows):
         keep = stratified_subset(val_rows, data.val_during_training, config.seed)
-        epoch_val_loader = DataLoader(torch.utils.data.Subset(val_ds, keep), batch_size=bs * 2, shuffle=False,
-                                      num_workers=data.workers)
+        epoch_val_loader = DataLoader(
+            torch.utils.data.Subset(val_ds, keep), batch_size=bs * 2, shuffle=False, num_workers=data.workers
+        )
     pos_weight = None
     if data.balance == "pos_weight":
         n_fake = int(train_ds.labels.sum())
@@ -208,15 +220,18 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     model = create_model(arch, pretrained=config.model.pretrained, **config.model.args)
     init_note = (
         init_from_checkpoint(model, config.model.init_from, arch, weights=config.model.init_weights)
-        if config.model.init_from else None
+        if config.model.init_from
+        else None
     )
 
     if config.stage == "image":
+
         def forward(m, batch, dev):
             x, y, _ = batch
             x = x.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
             return m(x), y.to(dev)
     else:
+
         def forward(m, batch, dev):
             x, y, _ = batch
             x = x.to(dev, non_blocking=True).contiguous(memory_format=torch.channels_last)
@@ -226,13 +241,17 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     card_fields = dict(
         task="video" if config.stage == "video_encoder" else "image",
         input_size=data.input_size,
-        mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD),
+        mean=list(IMAGENET_MEAN),
+        std=list(IMAGENET_STD),
         sequence_length=config.video.sequence_length if config.stage == "video_encoder" else None,
     )
     from training.cache import read_manifest, summarize
 
-    extra = {"train_crops": len(train_rows), "val_crops": len(val_rows),
-             "no_face_rate": {k: v["no_face_rate"] for k, v in summarize(read_manifest(data.cache_dir)).items()}}
+    extra = {
+        "train_crops": len(train_rows),
+        "val_crops": len(val_rows),
+        "no_face_rate": {k: v["no_face_rate"] for k, v in summarize(read_manifest(data.cache_dir)).items()},
+    }
     if init_note is not None:
         extra["initialised_from"] = init_note
     task = Task(model, train_loader, val_loader, forward, meta, card_fields, pos_weight, extra, epoch_val_loader)
@@ -293,10 +312,13 @@ def _load_for_init(directory: Path, architecture: str) -> Any:
 def _init_note(checkpoint: Any) -> dict[str, Any]:
     """The card of what a run started from: its own reproduce command completes the chain."""
     data = checkpoint.card.training.get("data", {})
-    return {"name": checkpoint.card.name, "version": checkpoint.card.version,
-            "command": checkpoint.card.training.get("command"),
-            "optimizer_steps": data.get("optimizer_steps"),
-            "initialised_from": data.get("initialised_from")}
+    return {
+        "name": checkpoint.card.name,
+        "version": checkpoint.card.version,
+        "command": checkpoint.card.training.get("command"),
+        "optimizer_steps": data.get("optimizer_steps"),
+        "initialised_from": data.get("initialised_from"),
+    }
 
 
 def stratified_subset(rows: list[dict[str, str]], n: int, seed: int) -> list[int]:
@@ -333,7 +355,8 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
     )
     plateau = (
         torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.3, patience=1)
-        if config.optim.schedule == "plateau" else None
+        if config.optim.schedule == "plateau"
+        else None
     )
     stopper = EarlyStopping(config.early_stop.patience, config.early_stop.min_delta)
     pos_weight = torch.tensor(task.pos_weight, device=device) if task.pos_weight else None
@@ -346,7 +369,9 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
     if resume and (state_dir / "state.json").exists():
         info = load_state(state_dir, model, optimizer)
         start_epoch, step = info["epoch"] + 1, info["step"]
-        stopper = EarlyStopping(config.early_stop.patience, config.early_stop.min_delta, info["best_auc"], info["bad_epochs"])
+        stopper = EarlyStopping(
+            config.early_stop.patience, config.early_stop.min_delta, info["best_auc"], info["bad_epochs"]
+        )
         scheduler.load_state_dict(info["scheduler"])
         if plateau is not None and info.get("plateau"):
             plateau.load_state_dict(info["plateau"])
@@ -383,8 +408,14 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
             step += 1
             losses.append(float(loss.detach()))
             if step % 10 == 0:
-                log.info("epoch %d step %d loss %.4f lr %.2e (%.2fs/step)", epoch, step, np.mean(losses[-20:]),
-                         optimizer.param_groups[0]["lr"], (time.time() - t0) / len(losses))
+                log.info(
+                    "epoch %d step %d loss %.4f lr %.2e (%.2fs/step)",
+                    epoch,
+                    step,
+                    np.mean(losses[-20:]),
+                    optimizer.param_groups[0]["lr"],
+                    (time.time() - t0) / len(losses),
+                )
             if elapsed_before + time.time() - started > time_limit:
                 out_of_time = True
                 break
@@ -398,17 +429,38 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
         if improved:
             save_weights(model, run_dir / "best.safetensors")
             write_json(run_dir / "best.json", {"epoch": epoch, "step": step, **metrics})
-        row = dict(epoch=epoch, step=step, lr=optimizer.param_groups[0]["lr"], train_loss=float(np.mean(losses)) if losses else "",
-                   val_loss=metrics["log_loss"], val_auc=metrics["auc"], val_accuracy=metrics["accuracy"], val_selection=selection,
-                   seconds=round(time.time() - t0, 1))
+        row = dict(
+            epoch=epoch,
+            step=step,
+            lr=optimizer.param_groups[0]["lr"],
+            train_loss=float(np.mean(losses)) if losses else "",
+            val_loss=metrics["log_loss"],
+            val_auc=metrics["auc"],
+            val_accuracy=metrics["accuracy"],
+            val_selection=selection,
+            seconds=round(time.time() - t0, 1),
+        )
         _write_metrics_row(run_dir / "metrics.csv", row)
-        log.info("epoch %d: %s%s", epoch, {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
-                 " (best)" if improved else "")
-        save_state(state_dir, model, optimizer, {
-            "epoch": epoch, "step": step, "best_auc": stopper.best, "bad_epochs": stopper.bad,
-            "scheduler": scheduler.state_dict(), "plateau": plateau.state_dict() if plateau else None,
-            "elapsed_s": elapsed_before + time.time() - started,
-        })
+        log.info(
+            "epoch %d: %s%s",
+            epoch,
+            {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
+            " (best)" if improved else "",
+        )
+        save_state(
+            state_dir,
+            model,
+            optimizer,
+            {
+                "epoch": epoch,
+                "step": step,
+                "best_auc": stopper.best,
+                "bad_epochs": stopper.bad,
+                "scheduler": scheduler.state_dict(),
+                "plateau": plateau.state_dict() if plateau else None,
+                "elapsed_s": elapsed_before + time.time() - started,
+            },
+        )
         from training.reports import training_curves
 
         training_curves(run_dir / "metrics.csv", run_dir / "training_curves.png")
@@ -435,11 +487,18 @@ def reproduce_command(config: TrainConfig, resumed_from: str | None = None) -> s
     return f"fakewatch prepare-data && fakewatch train {path}{sets}"
 
 
-def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.device, run_dir: Path,
-           train_seconds: float, stop_reason: str, last_epoch: int) -> dict[str, Any]:
+def finish(
+    config: TrainConfig,
+    task: Task,
+    model: nn.Module,
+    device: torch.device,
+    run_dir: Path,
+    train_seconds: float,
+    stop_reason: str,
+    last_epoch: int,
+) -> dict[str, Any]:
     """Calibrate on validation, write reports, save the checkpoint with its model card."""
     from serving.models import ModelCard, save_checkpoint
-
     from training.reports import write_reports
 
     model = model.cpu().float().eval()
@@ -484,12 +543,15 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
         },
         "config": config.model_dump(mode="json"),
         "augmentation": "chat-app: JPEG 30-95, downscale-upscale, blur, noise, colour jitter, flip, shift/zoom, cut-out"
-        if config.augment.enabled else "none",
+        if config.augment.enabled
+        else "none",
         "sbi": {"enabled": config.sbi.enabled, "probability": config.sbi.probability},
         "epochs_run": last_epoch + 1,
         "stopped_by": stop_reason,
         "train_seconds": round(train_seconds, 1),
-        "hardware": f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if device.type == "cpu" else torch.cuda.get_device_name(),
+        "hardware": f"{platform.machine()} CPU x{torch.get_num_threads()} threads"
+        if device.type == "cpu"
+        else torch.cuda.get_device_name(),
         "torch": torch.__version__,
         "command": reproduce_command(config, task.extra_training.get("resumed_at_epoch")),
         "argv": " ".join(shlex.quote(a) for a in sys.argv),
@@ -502,9 +564,18 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
         thresholds = post.get("thresholds", thresholds)
         metrics.update(post.get("metrics", {}))
     card = ModelCard(
-        name=config.export.name, version=config.export.version, architecture=config.model.architecture,
-        arch_args=args, temperature=cal["temperature"], thresholds=thresholds, trained=True,
-        training=training, metrics=metrics, fusion=fusion, test_time_augmentation=tta, **task.card_fields,
+        name=config.export.name,
+        version=config.export.version,
+        architecture=config.model.architecture,
+        arch_args=args,
+        temperature=cal["temperature"],
+        thresholds=thresholds,
+        trained=True,
+        training=training,
+        metrics=metrics,
+        fusion=fusion,
+        test_time_augmentation=tta,
+        **task.card_fields,
     )
     ckpt_dir = save_checkpoint(model, card, run_dir / "checkpoint", half=False)
     exported = None
@@ -512,8 +583,14 @@ def finish(config: TrainConfig, task: Task, model: nn.Module, device: torch.devi
         exported = save_checkpoint(model, card, config.export.directory, half=config.export.half)
         if config.export.half:
             exported = _keep_fp16_if_lossless(model, card, config.export.directory, task)
-    summary = {"run_dir": str(run_dir), "checkpoint": str(ckpt_dir), "exported": str(exported) if exported else None,
-               "metrics": metrics, "train_seconds": round(train_seconds, 1), "stopped_by": stop_reason}
+    summary = {
+        "run_dir": str(run_dir),
+        "checkpoint": str(ckpt_dir),
+        "exported": str(exported) if exported else None,
+        "metrics": metrics,
+        "train_seconds": round(train_seconds, 1),
+        "stopped_by": stop_reason,
+    }
     write_json(run_dir / "summary.json", summary)
     return summary
 
@@ -529,8 +606,11 @@ def _keep_fp16_if_lossless(model, card, directory: Path, task: Task) -> Path:
     task.model = half
     logits16, _ = _evaluate(task, torch.device("cpu"), loader)
     task.model = model
-    drift = float(np.max(np.abs(sigmoid(logits16 / card.temperature) - sigmoid(logits32 / card.temperature)))) \
-        if len(logits16) else 0.0
+    drift = (
+        float(np.max(np.abs(sigmoid(logits16 / card.temperature) - sigmoid(logits32 / card.temperature))))
+        if len(logits16)
+        else 0.0
+    )
     fp32_bytes = sum(t.numel() * 4 for t in model.state_dict().values() if t.is_floating_point())
     if drift > 0.01 and fp32_bytes < MAX_SHIPPED_BYTES:
         log.warning("fp16 changes validation probabilities by %.4f: saving fp32", drift)

@@ -45,8 +45,17 @@ def video_track_specs(rows: list[dict[str, str]], length: int) -> list[ClipSpec]
         label, group = int(items[0][1]["label"]), items[0][1]["group"]
         step = max(1, length // 2)
         for start in range(0, max(1, len(crops) - length + 1), step):
-            specs.append(ClipSpec(tuple(crops[start : start + length]), label, group, VIDEO_SOURCE, "video",
-                                  start, video=f"{file}#t{track}"))
+            specs.append(
+                ClipSpec(
+                    tuple(crops[start : start + length]),
+                    label,
+                    group,
+                    VIDEO_SOURCE,
+                    "video",
+                    start,
+                    video=f"{file}#t{track}",
+                )
+            )
     return specs
 
 
@@ -60,8 +69,9 @@ def _render(spec: ClipSpec, cache_dir: Path, length: int, size: int) -> np.ndarr
 
 
 @torch.inference_mode()
-def encode_clips(encoder, specs: list[ClipSpec], cache_dir: Path, length: int, size: int,
-                 batch_frames: int = 64) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
+def encode_clips(
+    encoder, specs: list[ClipSpec], cache_dir: Path, length: int, size: int, batch_frames: int = 64
+) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
     """``(features [N,T,F] fp16, lengths [N], rendered clips)`` for every spec, padded to T."""
     feats, lengths, clips = [], [], []
     pending: list[torch.Tensor] = []
@@ -101,8 +111,9 @@ def _features(config: TrainConfig, model, split_specs: dict[str, list[ClipSpec]]
             if len(stored["labels"]) == len(specs):
                 out[split] = (stored["feats"], stored["lengths"], stored["labels"], None)
                 continue
-        feats, lengths, clips = encode_clips(model.encoder.eval(), specs, config.data.cache_dir,
-                                             config.video.sequence_length, config.data.input_size)
+        feats, lengths, clips = encode_clips(
+            model.encoder.eval(), specs, config.data.cache_dir, config.video.sequence_length, config.data.input_size
+        )
         labels = torch.tensor([s.label for s in specs], dtype=torch.float32)
         save_file({"feats": feats, "lengths": lengths, "labels": labels}, str(path))
         out[split] = (feats, lengths, labels, clips)
@@ -111,7 +122,6 @@ def _features(config: TrainConfig, model, split_specs: dict[str, list[ClipSpec]]
 
 def build_lstm_task(config: TrainConfig, device: torch.device):
     from serving.models import IMAGENET_MEAN, IMAGENET_STD, create_model, load_checkpoint
-
     from training.train import Task
 
     if config.video.encoder_from is None:
@@ -121,9 +131,12 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     stage1 = load_checkpoint(ckpt_dir).model
     model = create_model(config.model.architecture, pretrained=False, **config.model.args)
     missing, unexpected = model.load_state_dict(
-        {k: v for k, v in stage1.state_dict().items() if k.startswith(("encoder.", "frame_head."))}, strict=False)
+        {k: v for k, v in stage1.state_dict().items() if k.startswith(("encoder.", "frame_head."))}, strict=False
+    )
     if unexpected or any(k.startswith("encoder.") for k in missing):
-        raise ValueError(f"stage-1 encoder does not fit {config.model.architecture}: missing={missing} unexpected={unexpected}")
+        raise ValueError(
+            f"stage-1 encoder does not fit {config.model.architecture}: missing={missing} unexpected={unexpected}"
+        )
     model.encoder.requires_grad_(False)
     model.frame_head.requires_grad_(False)
     model.encoder.eval()
@@ -136,10 +149,18 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     all_rows = [r for split in ("train", "val") for r in load_rows(data.cache_dir, split, [VIDEO_SOURCE])]
     video_specs = video_track_specs(all_rows, length)
     split_specs = {
-        "train": plan_clips(train_rows, per_crop=config.video.pseudo_clips_per_crop, seed=config.seed,
-                            sequences=config.video.clips_from_sequences),
-        "val": plan_clips(val_rows, per_crop=config.video.pseudo_clips_per_crop, seed=config.seed + 1,
-                          sequences=config.video.clips_from_sequences),
+        "train": plan_clips(
+            train_rows,
+            per_crop=config.video.pseudo_clips_per_crop,
+            seed=config.seed,
+            sequences=config.video.clips_from_sequences,
+        ),
+        "val": plan_clips(
+            val_rows,
+            per_crop=config.video.pseudo_clips_per_crop,
+            seed=config.seed + 1,
+            sequences=config.video.clips_from_sequences,
+        ),
     }
     rng = np.random.default_rng(config.seed)
     for split, cap in (("train", config.video.max_train_clips), ("val", config.video.max_val_clips)):
@@ -165,9 +186,12 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     w *= np.array([config.video.video_weight if k == "video" else 1.0 for k in kinds])
     bs = config.optim.batch_size
     steps = config.optim.steps_per_epoch or max(1, len(y) // bs)
-    sampler = WeightedRandomSampler(torch.tensor(w / w.sum()), steps * bs, replacement=True,
-                                    generator=torch.Generator().manual_seed(config.seed))
-    train_loader = DataLoader(FeatureDataset(train_f, train_len, train_y), batch_size=bs, sampler=sampler, drop_last=True)
+    sampler = WeightedRandomSampler(
+        torch.tensor(w / w.sum()), steps * bs, replacement=True, generator=torch.Generator().manual_seed(config.seed)
+    )
+    train_loader = DataLoader(
+        FeatureDataset(train_f, train_len, train_y), batch_size=bs, sampler=sampler, drop_last=True
+    )
     val_loader = DataLoader(FeatureDataset(val_f, val_len, val_y), batch_size=256)
 
     def forward(m, batch, dev):
@@ -175,21 +199,28 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
         track, frames = m.classify_features(x.to(dev), lengths)
         if m.training:  # train the per-frame head (the timeline) too: every frame has the clip's label
             mask = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
-            return torch.cat([track, frames[mask.to(dev)]]), torch.cat([labels, labels.repeat_interleave(lengths)]).to(dev)
+            return torch.cat([track, frames[mask.to(dev)]]), torch.cat([labels, labels.repeat_interleave(lengths)]).to(
+                dev
+            )
         return track, labels.to(dev)
 
     meta = [{"source": s.source, "group": s.group, "kind": s.kind, "video": s.video} for s in split_specs["val"]]
-    card_fields = dict(task="video", input_size=data.input_size, sequence_length=config.video.sequence_length,
-                       mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
+    card_fields = dict(
+        task="video",
+        input_size=data.input_size,
+        sequence_length=config.video.sequence_length,
+        mean=list(IMAGENET_MEAN),
+        std=list(IMAGENET_STD),
+    )
     extra: dict[str, Any] = {
         "stage1": str(ckpt_dir),
         "train_clips": {k: kinds.count(k) for k in sorted(set(kinds))},
         "val_clips": {k: [s.kind for s in split_specs["val"]].count(k) for k in ("still", "sequence")},
         "shared_video_windows_in_training": len(video_specs),
         "how": "stage 1: ResNeXt50 frame encoder trained as an image classifier on face crops; "
-               "stage 2: LSTM on cached encoder features of pseudo-clips (stills moved along smooth "
-               "random paths with light drift and JPEG re-compression; MesoNet frame runs) and "
-               "windows of the 6 shared videos' face tracks, encoder frozen",
+        "stage 2: LSTM on cached encoder features of pseudo-clips (stills moved along smooth "
+        "random paths with light drift and JPEG re-compression; MesoNet frame runs) and "
+        "windows of the 6 shared videos' face tracks, encoder frozen",
     }
     task = Task(model, train_loader, val_loader, forward, meta, card_fields, None, extra)
     task.post_calibrate = lambda cal, logits, labels: choose_fusion(config, split_specs["val"], cal, logits, labels)
@@ -203,7 +234,6 @@ def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
     import json
 
     from serving.models import load_checkpoint
-
     from training.train import _evaluate
 
     # the shipped checkpoint holds the encoder whose features matter (the stage-1 run may be gone)
@@ -224,8 +254,9 @@ def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
     return post
 
 
-def image_probs_for_clips(image_dir: Path, specs: list[ClipSpec], cache_dir: Path, length: int,
-                          size: int) -> np.ndarray:
+def image_probs_for_clips(
+    image_dir: Path, specs: list[ClipSpec], cache_dir: Path, length: int, size: int
+) -> np.ndarray:
     """The image CNN's calibrated mean probability over each clip's frames (what the engine fuses)."""
     from serving.models import image_logits, load_checkpoint, preprocess
 
@@ -254,8 +285,9 @@ def pick_video_weight(table: dict[str, dict[str, float]]) -> float:
     return float(min(table, key=lambda w: (round(table[w]["log_loss"], 4), -table[w]["auc"], float(w))))
 
 
-def choose_fusion(config: TrainConfig, specs: list[ClipSpec], cal: dict, logits: np.ndarray,
-                  labels: np.ndarray) -> dict[str, Any]:
+def choose_fusion(
+    config: TrainConfig, specs: list[ClipSpec], cal: dict, logits: np.ndarray, labels: np.ndarray
+) -> dict[str, Any]:
     """``fusion.video_weight`` by :func:`pick_video_weight` on the validation clips, and the bands of
     that fused score: the engine compares the fused probability to the video card."""
     from training.calibration import band_thresholds
@@ -264,8 +296,9 @@ def choose_fusion(config: TrainConfig, specs: list[ClipSpec], cal: dict, logits:
     lstm_p = sigmoid(np.asarray(logits) / cal["temperature"])
     if config.video.image_model is None or not (Path(config.video.image_model) / "model_card.json").exists():
         return {"fusion": {"video_weight": 1.0, "chosen_on": "no image model given: LSTM alone"}}
-    image_p = image_probs_for_clips(Path(config.video.image_model), specs, config.data.cache_dir,
-                                    config.video.clip_length, 160)
+    image_p = image_probs_for_clips(
+        Path(config.video.image_model), specs, config.data.cache_dir, config.video.clip_length, 160
+    )
     table = {}
     for w in np.round(np.linspace(0, 1, 11), 2):
         fused = w * lstm_p + (1 - w) * image_p
@@ -275,11 +308,14 @@ def choose_fusion(config: TrainConfig, specs: list[ClipSpec], cal: dict, logits:
     fused = best * lstm_p + (1 - best) * image_p
     bands = band_thresholds(fused, labels, target_precision=config.export.target_precision)
     return {
-        "fusion": {"video_weight": best, "chosen_on": FUSION_RULE,
-                   "table": table},
+        "fusion": {"video_weight": best, "chosen_on": FUSION_RULE, "table": table},
         "thresholds": {"real_below": bands["real_below"], "fake_at_or_above": bands["fake_at_or_above"]},
-        "metrics": {"fused_validation": binary_metrics(labels, fused), "lstm_alone": binary_metrics(labels, lstm_p),
-                    "image_cnn_alone": binary_metrics(labels, image_p), "threshold_rule": bands["rule"] + " (fused score)"},
+        "metrics": {
+            "fused_validation": binary_metrics(labels, fused),
+            "lstm_alone": binary_metrics(labels, lstm_p),
+            "image_cnn_alone": binary_metrics(labels, image_p),
+            "threshold_rule": bands["rule"] + " (fused score)",
+        },
     }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import queries, stats
 from db.export import export_csv
-from db.models import utcnow
 from db.filters import VERDICTS, CheckFilter, FilterError
-from fakewatch.net import client_address, forwarded_https, limit_key, parse_networks
+from db.models import utcnow
 from fakewatch.console import charts
 from fakewatch.console.auth import COOKIE_NAME, SessionStore, SignInThrottle, token_matches
+from fakewatch.net import client_address, forwarded_https, limit_key, parse_networks
 
 _LOGGER = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -67,9 +67,7 @@ def _signed_in(request: web.Request) -> bool:
 
 def _client(request: web.Request) -> str:
     """The real client: the peer, or what a trusted proxy says in X-Forwarded-For (only then)."""
-    return client_address(
-        request.remote, request.headers.getall("X-Forwarded-For", []), request.app[TRUSTED_PROXIES]
-    )
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), request.app[TRUSTED_PROXIES])
 
 
 def _https(request: web.Request) -> bool:

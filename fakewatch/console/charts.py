@@ -56,7 +56,8 @@ def _axes(y_max: float, unit: str) -> list[str]:
         label = f"{value:g}{unit}"
         parts.append(
             f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" stroke="#e0e0e0"/>'
-            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#555">{escape(label)}</text>'
+            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
+            f"{escape(label)}</text>"
         )
     return parts
 
@@ -127,7 +128,8 @@ def latency_chart(rows: Sequence[dict[str, Any]], days: Sequence[str]) -> Markup
             body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points]
     body.append(
         f'<text x="{WIDTH - PAD_RIGHT}" y="{PAD_TOP + 10}" text-anchor="end" font-size="11" fill="#1565c0">p50</text>'
-        f'<text x="{WIDTH - PAD_RIGHT - 30}" y="{PAD_TOP + 10}" text-anchor="end" font-size="11" fill="#6a1b9a">p95</text>'
+        f'<text x="{WIDTH - PAD_RIGHT - 30}" y="{PAD_TOP + 10}" text-anchor="end" font-size="11" '
+        'fill="#6a1b9a">p95</text>'
     )
     body += _x_labels(days, slot)
     return _svg("chart-latency", "Latency percentiles per day (ms)", body)

@@ -65,7 +65,7 @@ def presented_key(request: Request) -> str | None:
     """The key from ``Authorization: Bearer`` (first) or ``X-API-Key``; "" for a malformed one."""
     auth = request.headers.get("authorization")
     if auth is not None:
-        return auth[len(BEARER):].strip() if auth.lower().startswith(BEARER) else ""
+        return auth[len(BEARER) :].strip() if auth.lower().startswith(BEARER) else ""
     key = request.headers.get("x-api-key")
     return key.strip() if key is not None else None
 

@@ -19,6 +19,7 @@ from serving.app.constants import IMAGE_MODEL, MEDIA_PREP, VIDEO_MODEL
 from serving.app.deployments import ENGINE_KEY, ImageModel, MediaPrep, VideoModel
 from serving.app.ingress import Ingress
 
+
 def resolve_settings(args: AppArgs) -> dict[str, Any]:
     """Settings as plain JSON: resolved once here, identical everywhere. The replicas get only
     what they read (``SERVICE_SETTINGS["replica"]``: no secrets, no bot or DB configuration);
@@ -94,23 +95,29 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
     else:
         image_batch = args.image.max_batch_size or int(settings["image_batch_size"])
         video_batch = args.video.max_batch_size or int(settings["video_batch_size"])
-        image = _deployment(ImageModel).options(
-            **_options(args.image, default_gpus=gpus, default_ongoing=max(2 * image_batch, 8))
-        ).bind(
-            settings,
-            **_model_kwargs(args.image, batch=image_batch, wait=float(settings["batch_wait_s"])),
+        image = (
+            _deployment(ImageModel)
+            .options(**_options(args.image, default_gpus=gpus, default_ongoing=max(2 * image_batch, 8)))
+            .bind(
+                settings,
+                **_model_kwargs(args.image, batch=image_batch, wait=float(settings["batch_wait_s"])),
+            )
         )
-        video = _deployment(VideoModel).options(
-            **_options(args.video, default_gpus=gpus, default_ongoing=max(2 * video_batch, 4))
-        ).bind(
-            settings,
-            **_model_kwargs(args.video, batch=video_batch, wait=float(settings["batch_wait_s"])),
+        video = (
+            _deployment(VideoModel)
+            .options(**_options(args.video, default_gpus=gpus, default_ongoing=max(2 * video_batch, 4)))
+            .bind(
+                settings,
+                **_model_kwargs(args.video, batch=video_batch, wait=float(settings["batch_wait_s"])),
+            )
         )
         # MediaPrep waits on the models most of the time: it must hold many checks at once so
         # that they can meet in the models' batches; its CPU work is bounded by prep_threads.
-        prep = _deployment(MediaPrep).options(
-            **_options(args.prep, default_gpus=0.0, default_ongoing=max(args.max_in_flight, 8))
-        ).bind(settings, image, video, threads=args.prep_threads)
+        prep = (
+            _deployment(MediaPrep)
+            .options(**_options(args.prep, default_gpus=0.0, default_ongoing=max(args.max_in_flight, 8)))
+            .bind(settings, image, video, threads=args.prep_threads)
+        )
 
     # The ingress admits up to 2 × max_in_flight + 16 so that overload gets OUR JSON 503; beyond
     # that the proxy holds a bounded queue (requests pass through it even when replicas are
@@ -119,13 +126,17 @@ def build_app(args: AppArgs | dict[str, Any] | None = None) -> Application:
     if args.ingress.max_queued_requests == -1:
         ingress_opts["max_queued_requests"] = 2 * args.max_in_flight + 64
     ingress_opts["backpressure_config"] = BackpressureConfig(retry_after_s=args.retry_after_s)
-    return _deployment(Ingress).options(**ingress_opts).bind(
-        prep,
-        image,
-        video,
-        access=access_args(args),
-        max_file_bytes=int(settings["max_file_bytes"]),
-        request_timeout_s=timeout,
-        max_in_flight=args.max_in_flight,
-        retry_after_s=args.retry_after_s,
+    return (
+        _deployment(Ingress)
+        .options(**ingress_opts)
+        .bind(
+            prep,
+            image,
+            video,
+            access=access_args(args),
+            max_file_bytes=int(settings["max_file_bytes"]),
+            request_timeout_s=timeout,
+            max_in_flight=args.max_in_flight,
+            retry_after_s=args.retry_after_s,
+        )
     )

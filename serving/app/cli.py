@@ -82,7 +82,8 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--host", help="HTTP host (default: FAKEWATCH_HTTP_HOST)")
     parser.add_argument("--port", type=int, help="HTTP port (default: FAKEWATCH_HTTP_PORT)")
     parser.add_argument(
-        "--address", help="join this Ray cluster ('auto', 'ray://head:10001'); default FAKEWATCH_RAY_ADDRESS or a local Ray"
+        "--address",
+        help="join this Ray cluster ('auto', 'ray://head:10001'); default FAKEWATCH_RAY_ADDRESS or a local Ray",
     )
     parser.add_argument("--num-cpus", type=int, help="CPUs for a local Ray (default: all)")
     parser.add_argument("--config", type=Path, help="a Serve config YAML to take app args from")
@@ -140,8 +141,11 @@ def serve_main(argv: list[str]) -> int:
         )
         serve.run(build_app(args), name=APP_NAME, route_prefix="/")
         access = access_args(args)
-        print(f"fakewatch serving on http://{host}:{port}/ (API access: {access['mode']}, "
-              f"key file {access['keys_file']}; Ctrl-C to stop)", flush=True)
+        print(
+            f"fakewatch serving on http://{host}:{port}/ (API access: {access['mode']}, "
+            f"key file {access['keys_file']}; Ctrl-C to stop)",
+            flush=True,
+        )
         while not stop.wait(0.5):
             pass
         print("fakewatch serve: stopping", flush=True)

@@ -7,8 +7,8 @@ the cap is checked on every chunk as it arrives (and on Content-Length before re
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request

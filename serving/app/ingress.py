@@ -5,8 +5,6 @@ check itself runs in MediaPrep. Overload is answered *here*, with the JSON error
 ``Retry-After`` the client understands, before any work is queued.
 """
 
-
-
 import asyncio
 import base64
 import logging
@@ -54,10 +52,17 @@ HEALTH_TIMEOUT_S = 10.0
 _INVALID = {"model": CheckResult, "description": "verdict `invalid`, error.code says why"}
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 _ACCESS_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ApiError, "description": "`unauthorized`: no API key where one is required, "
-          "or a malformed, unknown or revoked one (`Authorization: Bearer <key>` or `X-API-Key`)"},
-    429: {"model": ApiError, "headers": _RETRY_AFTER, "description": "`rate_limited`: this key (or, "
-          "without a key, this client address) is over its requests per minute or bytes per hour"},
+    401: {
+        "model": ApiError,
+        "description": "`unauthorized`: no API key where one is required, "
+        "or a malformed, unknown or revoked one (`Authorization: Bearer <key>` or `X-API-Key`)",
+    },
+    429: {
+        "model": ApiError,
+        "headers": _RETRY_AFTER,
+        "description": "`rate_limited`: this key (or, "
+        "without a key, this client address) is over its requests per minute or bytes per hour",
+    },
 }
 _CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ApiError, "description": "malformed request (e.g. multipart without `file`)"},
@@ -65,8 +70,11 @@ _CHECK_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {**_INVALID, "description": "too_large / too_long (size cap enforced while reading)"},
     415: {**_INVALID, "description": "unsupported / empty: not an image or video"},
     422: {**_INVALID, "description": "corrupt / timeout: looks like media, cannot be decoded"},
-    503: {"model": ApiError, "headers": _RETRY_AFTER,
-          "description": "`overloaded` or `unavailable` (not ready, or API keys cannot be checked)"},
+    503: {
+        "model": ApiError,
+        "headers": _RETRY_AFTER,
+        "description": "`overloaded` or `unavailable` (not ready, or API keys cannot be checked)",
+    },
     504: {"model": ApiError, "description": "the check did not finish within the request timeout"},
 }
 _CHECK_BODY = {
@@ -172,11 +180,9 @@ class Front:
     async def _model_header(self) -> dict[str, str]:
         try:
             models = await asyncio.wait_for(self.models(), HEALTH_TIMEOUT_S)
-        except Exception:  # noqa: BLE001 - a header must never fail a response
+        except Exception:
             return {}
-        return {
-            "X-Fakewatch-Models": ", ".join(f"{m['task']}={m['name']}@{m['version']}" for m in models["models"])
-        }
+        return {"X-Fakewatch-Models": ", ".join(f"{m['task']}={m['name']}@{m['version']}" for m in models["models"])}
 
     # -- routes -------------------------------------------------------------------------------
     async def check(self, request: Request, annotate: bool) -> Response:
@@ -197,7 +203,7 @@ class Front:
             return await asyncio.wait_for(
                 self._check(request, annotate, start, admitted, declared), self.request_timeout_s
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.counters["timeouts"] += 1
             return JSONResponse(
                 error_body(REQUEST_TIMEOUT, f"the check took longer than {self.request_timeout_s:g}s"),
@@ -237,9 +243,12 @@ class Front:
         except BackPressureError:
             return self._overloaded("the models' queues are full")
         except DeploymentUnavailableError as exc:
-            return JSONResponse(error_body(UNAVAILABLE, str(exc)), status_code=503,
-                                headers={"Retry-After": str(self.retry_after_s), **headers})
-        except Exception as exc:  # noqa: BLE001 - a bug downstream: say so, as JSON, and log it
+            return JSONResponse(
+                error_body(UNAVAILABLE, str(exc)),
+                status_code=503,
+                headers={"Retry-After": str(self.retry_after_s), **headers},
+            )
+        except Exception as exc:
             if isinstance(exc, BackPressureError):
                 return self._overloaded("the models' queues are full")
             self.counters["errors"] += 1
@@ -284,8 +293,12 @@ class Front:
     async def stats(self) -> dict[str, Any]:
         image, video = await asyncio.gather(self.image.stats.remote(), self.video.stats.remote())
         return {
-            "ingress": {"in_flight": self.in_flight, **self.counters, **self.access.counters,
-                        "access": self.access.mode},
+            "ingress": {
+                "in_flight": self.in_flight,
+                **self.counters,
+                **self.access.counters,
+                "access": self.access.mode,
+            },
             "image_model": image,
             "video_model": video,
         }
@@ -342,8 +355,12 @@ class Ingress:
     async def models(self) -> dict[str, Any]:
         return await self.front.models()
 
-    @api.get("/v1/stats", summary="Batch sizes the model replicas formed, ingress counters",
-             responses={401: _ACCESS_RESPONSES[401]}, dependencies=_KEY_PARAMS)
+    @api.get(
+        "/v1/stats",
+        summary="Batch sizes the model replicas formed, ingress counters",
+        responses={401: _ACCESS_RESPONSES[401]},
+        dependencies=_KEY_PARAMS,
+    )
     async def stats(self, request: Request) -> Any:
         denied = self.front.operator_access(request)
         if denied is not None:

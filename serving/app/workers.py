@@ -225,7 +225,7 @@ async def _done(value: Any) -> Any:
 # -- where the engine keeps things (one place to adapt if the engine's Prepared changes) ---------
 def image_crops(prepared: Any) -> np.ndarray:
     """Every face crop the image CNN must score, [N,S,S,3] uint8."""
-    crops = getattr(prepared, "crops")
+    crops = prepared.crops
     return np.asarray(crops) if len(crops) else np.zeros((0, 1, 1, 3), dtype=np.uint8)
 
 

@@ -43,7 +43,7 @@ _load_lock = threading.Lock()
 
 def _dlib() -> Any:
     """dlib, imported on first use so that importing serving.faces stays cheap."""
-    import dlib  # noqa: PLC0415
+    import dlib
 
     return dlib
 
@@ -81,14 +81,14 @@ class FaceBox:
     def as_tuple(self) -> tuple[int, int, int, int]:
         return (self.x1, self.y1, self.x2, self.y2)
 
-    def iou(self, other: "FaceBox") -> float:
+    def iou(self, other: FaceBox) -> float:
         ix = max(0, min(self.x2, other.x2) - max(self.x1, other.x1))
         iy = max(0, min(self.y2, other.y2) - max(self.y1, other.y1))
         inter = ix * iy
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
-    def scaled(self, factor: float) -> "FaceBox":
+    def scaled(self, factor: float) -> FaceBox:
         """The same box in an image resized by ``factor`` (e.g. a downscaled annotation copy)."""
         return FaceBox(
             int(round(self.x1 * factor)),
@@ -201,7 +201,10 @@ class _DlibDetector:
         return self._run(rgb, upsample)
 
     def _to_boxes(
-        self, raw: list[tuple[int, int, int, int]], scale: float, offset: tuple[int, int],
+        self,
+        raw: list[tuple[int, int, int, int]],
+        scale: float,
+        offset: tuple[int, int],
         shape: tuple[int, ...],
     ) -> list[FaceBox]:
         """Map boxes from a scaled/offset copy back to full-resolution pixels, clip, filter."""
@@ -276,7 +279,7 @@ class CnnDetector(_DlibDetector):
         with warnings.catch_warnings():
             # face_recognition_models imports pkg_resources, which warns on import.
             warnings.simplefilter("ignore")
-            import face_recognition_models  # noqa: PLC0415
+            import face_recognition_models
 
         path = face_recognition_models.cnn_face_detector_model_location()
         return _dlib().cnn_face_detection_model_v1(path)
@@ -295,8 +298,15 @@ class MtcnnDetector:
 
     name = "mtcnn"
 
-    def __init__(self, *, max_side: int = 480, min_face_px: int = 24, max_upsample: int | None = None,
-                 threshold: float | None = None, region_threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_side: int = 480,
+        min_face_px: int = 24,
+        max_upsample: int | None = None,
+        threshold: float | None = None,
+        region_threshold: float | None = None,
+    ) -> None:
         if max_side < 32:
             raise ValueError(f"max_side must be at least 32 pixels, got {max_side}")
         if min_face_px < 0:
@@ -318,16 +328,26 @@ class MtcnnDetector:
         """Nothing to build per thread: the networks are loaded once, at construction."""
         load_nets()
 
-    def _boxes(self, raw: np.ndarray, scores: np.ndarray, scale: float, offset: tuple[int, int],
-               shape: tuple[int, ...], hog_framing: bool) -> list[FaceBox]:
+    def _boxes(
+        self,
+        raw: np.ndarray,
+        scores: np.ndarray,
+        scale: float,
+        offset: tuple[int, int],
+        shape: tuple[int, ...],
+        hog_framing: bool,
+    ) -> list[FaceBox]:
         """MTCNN boxes of a scaled/offset copy in full-resolution pixels; re-framed before they are
         clipped to the frame (a tight crop's MTCNN box passes its border)."""
         h, w = shape[:2]
         out: list[FaceBox] = []
         for (x1, y1, x2, y2), score in zip(raw.tolist(), scores.tolist()):
             box = FaceBox(
-                int(round(x1 / scale)) + offset[0], int(round(y1 / scale)) + offset[1],
-                int(round(x2 / scale)) + offset[0], int(round(y2 / scale)) + offset[1], float(score),
+                int(round(x1 / scale)) + offset[0],
+                int(round(y1 / scale)) + offset[1],
+                int(round(x2 / scale)) + offset[0],
+                int(round(y2 / scale)) + offset[1],
+                float(score),
             )
             if box.width <= 0 or box.height <= 0:
                 continue
@@ -394,13 +414,16 @@ class MtcnnDetector:
         interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
         region = cv2.resize(rgb[y1:y2, x1:x2], size, interpolation=interp)
         min_face = max(MTCNN_MIN_FACE / 2, MTCNN_REGION_FACE_PX / 2, self.min_face_px * scale)
-        raw, scores = detect_mtcnn(region, min_face=min_face,
-                                   thresholds=(*MTCNN_STAGE_THRESHOLDS, self.region_threshold))
+        raw, scores = detect_mtcnn(
+            region, min_face=min_face, thresholds=(*MTCNN_STAGE_THRESHOLDS, self.region_threshold)
+        )
         return self._boxes(raw, scores, scale, (x1, y1), rgb.shape, hog_framing=True)
 
 
 DETECTORS: dict[str, type[_DlibDetector] | type[MtcnnDetector]] = {
-    "hog": HogDetector, "cnn": CnnDetector, "mtcnn": MtcnnDetector,
+    "hog": HogDetector,
+    "cnn": CnnDetector,
+    "mtcnn": MtcnnDetector,
 }
 
 # How a CNN (MMOD) box maps onto the box HOG draws around the same face: side scale and centre
@@ -437,8 +460,11 @@ def reframe(box: FaceBox, scale: float, shift: tuple[float, float], shape: tuple
     cx, cy = cx + shift[0] * box.side, cy + shift[1] * box.side
     half_w, half_h = box.width * scale / 2.0, box.height * scale / 2.0
     return FaceBox(
-        max(0, int(round(cx - half_w))), max(0, int(round(cy - half_h))),
-        min(w, int(round(cx + half_w))), min(h, int(round(cy + half_h))), box.score,
+        max(0, int(round(cx - half_w))),
+        max(0, int(round(cy - half_h))),
+        min(w, int(round(cx + half_w))),
+        min(h, int(round(cy + half_h))),
+        box.score,
     )
 
 
@@ -450,8 +476,11 @@ def mtcnn_to_hog(box: FaceBox, shape: tuple[int, ...]) -> FaceBox:
     cx, cy = cx + MTCNN_TO_HOG_SHIFT[0] * base, cy + MTCNN_TO_HOG_SHIFT[1] * base
     half = MTCNN_TO_HOG_SCALE * base / 2.0
     return FaceBox(
-        max(0, int(round(cx - half))), max(0, int(round(cy - half))),
-        min(w, int(round(cx + half))), min(h, int(round(cy + half))), box.score,
+        max(0, int(round(cx - half))),
+        max(0, int(round(cy - half))),
+        min(w, int(round(cx + half))),
+        min(h, int(round(cy + half))),
+        box.score,
     )
 
 
@@ -465,8 +494,9 @@ class FallbackDetector:
     HOG finds is cropped exactly as before.
     """
 
-    def __init__(self, primary: _DlibDetector, fallback_name: str = "mtcnn", *,
-                 fallback_max_side: int | None = None) -> None:
+    def __init__(
+        self, primary: _DlibDetector, fallback_name: str = "mtcnn", *, fallback_max_side: int | None = None
+    ) -> None:
         if fallback_name not in DETECTORS:
             raise ValueError(f"unknown fallback detector {fallback_name!r}; choose one of {sorted(DETECTORS)}")
         self.primary = primary
@@ -484,7 +514,8 @@ class FallbackDetector:
         with self._lock:
             if self._fallback is None:
                 self._fallback = DETECTORS[self.fallback_name](
-                    max_side=self.fallback_max_side, min_face_px=self.primary.min_face_px,
+                    max_side=self.fallback_max_side,
+                    min_face_px=self.primary.min_face_px,
                     max_upsample=FALLBACK_MAX_UPSAMPLE,
                 )
             return self._fallback
@@ -558,7 +589,11 @@ class LostFaceSearch:
 
 
 def create_detector(
-    name: str = "hog", *, max_side: int = 480, min_face_px: int = 24, fallback: str | None = None,
+    name: str = "hog",
+    *,
+    max_side: int = 480,
+    min_face_px: int = 24,
+    fallback: str | None = None,
     fallback_max_side: int | None = None,
 ) -> FaceDetector:
     """A detector by name (``hog``, ``cnn`` or ``mtcnn``); unknown names fail loudly.

@@ -50,8 +50,8 @@ def load_nets() -> tuple[Any, Any, Any]:
     global _nets
     with _nets_lock:
         if _nets is None:
-            import torch  # noqa: PLC0415
-            from facenet_pytorch.models.mtcnn import ONet, PNet, RNet  # noqa: PLC0415
+            import torch
+            from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
 
             folder = weights_dir()
             nets = []
@@ -67,7 +67,7 @@ def load_nets() -> tuple[Any, Any, Any]:
 
 def _square(boxes: Any) -> Any:
     """Boxes grown to squares about their centres (the networks see square windows)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     w = boxes[:, 2] - boxes[:, 0]
     h = boxes[:, 3] - boxes[:, 1]
@@ -82,7 +82,7 @@ def _square(boxes: Any) -> Any:
 
 def _regress(boxes: Any, reg: Any) -> Any:
     """Apply the networks' box regression (offsets in units of the box's width/height)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     w = (boxes[:, 2] - boxes[:, 0]).unsqueeze(1)
     h = (boxes[:, 3] - boxes[:, 1]).unsqueeze(1)
@@ -92,7 +92,7 @@ def _regress(boxes: Any, reg: Any) -> Any:
 def _cut(image: Any, boxes: Any, size: int) -> Any:
     """Every box cut from ``image`` [1,3,H,W] and resized to size×size; outside the image is 0
     (the normalised mid-grey), as in the reference implementation's zero padding."""
-    from torchvision.ops import roi_align  # noqa: PLC0415
+    from torchvision.ops import roi_align
 
     rois = boxes.new_zeros((len(boxes), 5))
     rois[:, 1:] = boxes[:, :4]
@@ -107,9 +107,9 @@ def detect_mtcnn(
     ``min_face`` is the smallest face side searched for, in ``rgb`` pixels (at least P-Net's
     12-px window). An image whose shorter side is below it has no face by definition.
     """
-    import torch  # noqa: PLC0415
-    from torch.nn.functional import interpolate  # noqa: PLC0415
-    from torchvision.ops import batched_nms, nms  # noqa: PLC0415
+    import torch
+    from torch.nn.functional import interpolate
+    from torchvision.ops import batched_nms, nms
 
     empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
     thresholds = thresholds or THRESHOLDS

@@ -152,9 +152,7 @@ def detect_frames(
     it was last seen, so faces are followed even when they move.
     """
     n = len(images)
-    region: Callable[[np.ndarray, FaceBox], list[FaceBox]] | None = getattr(
-        detector, "detect_region", None
-    )
+    region: Callable[[np.ndarray, FaceBox], list[FaceBox]] | None = getattr(detector, "detect_region", None)
     keys = keyframes(n, keyframe_every) if region is not None else list(range(n))
     results: list[list[FaceBox] | None] = [None] * n
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="faces") as pool:
@@ -182,8 +180,14 @@ def detect_frames(
     _fill_gaps(found, images, region)
     recover_region = getattr(detector, "recover_region", None)
     if recover_region is not None:
-        recover_lost(found, images, recover_region, getattr(detector, "recover_full", None),
-                     max_full=int(getattr(detector, "max_full", 0)), keyframe_every=keyframe_every)
+        recover_lost(
+            found,
+            images,
+            recover_region,
+            getattr(detector, "recover_full", None),
+            max_full=int(getattr(detector, "max_full", 0)),
+            keyframe_every=keyframe_every,
+        )
     return found
 
 

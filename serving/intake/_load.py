@@ -26,9 +26,7 @@ PROVENANCE_BUDGET_S = 2.0
 logger = logging.getLogger(__name__)
 
 
-def load_media(
-    source: bytes | Path, *, limits: IntakeLimits, n_frames: int = DEFAULT_FRAMES_PER_VIDEO
-) -> Media:
+def load_media(source: bytes | Path, *, limits: IntakeLimits, n_frames: int = DEFAULT_FRAMES_PER_VIDEO) -> Media:
     """Decode and validate one upload; raises ``IntakeError`` and nothing else, never hangs.
 
     The work runs in a daemon thread that we wait for with a timeout: the decode loops check the
@@ -49,7 +47,7 @@ def load_media(
             outcome["error"] = exc
         except MemoryError:
             outcome["error"] = IntakeError(ErrorCode.TOO_LARGE, "decoding ran out of memory")
-        except BaseException as exc:  # noqa: BLE001 - nothing but IntakeError may escape
+        except BaseException as exc:
             # Still a typed answer for the caller, but a decoder path we did not expect: log it
             # with its traceback so it gets a proper error (the fuzz test fails on this log).
             logger.error("unexpected %s while decoding an upload", type(exc).__name__, exc_info=True)
@@ -63,9 +61,7 @@ def load_media(
     worker.start()
     if not finished.wait(limits.decode_timeout_s + THREAD_GRACE_S):
         deadline.cancel()  # the loop stops at its next check; a stuck libav call is abandoned
-        raise IntakeError(
-            ErrorCode.TIMEOUT, f"decoding took longer than the {limits.decode_timeout_s:g} s budget"
-        )
+        raise IntakeError(ErrorCode.TIMEOUT, f"decoding took longer than the {limits.decode_timeout_s:g} s budget")
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["media"]  # type: ignore[return-value]
@@ -97,9 +93,7 @@ def _load(source: bytes | Path, limits: IntakeLimits, n_frames: int, deadline: D
     elif image is not None:
         media = decode_image(image, deadline)
     elif family == "heif" and "HEIF" not in allowed_formats():
-        raise IntakeError(
-            ErrorCode.UNSUPPORTED, "HEIC/HEIF photo, but HEIC support (pillow-heif) is not installed"
-        )
+        raise IntakeError(ErrorCode.UNSUPPORTED, "HEIC/HEIF photo, but HEIC support (pillow-heif) is not installed")
     elif family == "avif":  # a real format, just not one on our list (serving.constants)
         raise IntakeError(ErrorCode.UNSUPPORTED, "AVIF images are not accepted; send JPEG, PNG, WebP or HEIC")
     elif family in IMAGE_FAMILIES:

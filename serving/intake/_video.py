@@ -53,11 +53,13 @@ def decoder_names(codecs: frozenset[str]) -> str:
     for name in av.codecs_available:
         try:
             decoder = av.Codec(name, "r")
-        except Exception:  # noqa: BLE001 - encoders only, or not buildable here
+        except Exception:
             continue
         if decoder.canonical_name in codecs and (decoder.name == decoder.canonical_name or name.startswith("lib")):
             names.add(decoder.name)
     return ",".join(sorted(names)) or "none"
+
+
 # Tolerated undecodable packets before a file counts as corrupt (a damaged packet or two in a
 # long clip still leaves plenty to check).
 _MAX_BAD_PACKETS = 8
@@ -127,9 +129,7 @@ def probe(container: av.container.InputContainer, limits: IntakeLimits, deadline
             other.discard = av.stream.Discard.all  # do not even read their packets
     # No codec context: libavcodec knows no decoder for the track's codec id (or it has none).
     if stream.codec_context is None:
-        raise IntakeError(
-            ErrorCode.UNSUPPORTED, "the video track's codec is unknown to us or its header is damaged"
-        )
+        raise IntakeError(ErrorCode.UNSUPPORTED, "the video track's codec is unknown to us or its header is damaged")
     codec = stream.codec_context.name
     container_name = _short_name(names, codec)
     if codec not in limits.video_codecs:
@@ -276,7 +276,7 @@ def decode(
 
 
 def _select_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
-    stream = [s for s in container.streams.video if not _is_cover_art(s)][0]
+    stream = next(s for s in container.streams.video if not _is_cover_art(s))
     for other in container.streams:
         if other is not stream:
             other.discard = av.stream.Discard.all
@@ -314,9 +314,7 @@ def _decode_pass(
             quarter_turns = round(rotation / 90) % 4
             if quarter_turns:
                 rgb = np.rot90(rgb, quarter_turns)  # display matrix: counter-clockwise degrees
-            frames.append(
-                Frame(np.ascontiguousarray(rgb), index=len(frames), t=max(0.0, (stamp - origin) * tb))
-            )
+            frames.append(Frame(np.ascontiguousarray(rgb), index=len(frames), t=max(0.0, (stamp - origin) * tb)))
 
     restart = True
     while restart and not picker.done:
@@ -328,9 +326,7 @@ def _decode_pass(
             except av.error.FFmpegError as exc:
                 bad_packets += 1
                 if bad_packets > _MAX_BAD_PACKETS:
-                    raise IntakeError(
-                        ErrorCode.CORRUPT, f"the video data is damaged ({exc.strerror or exc})"
-                    ) from None
+                    raise IntakeError(ErrorCode.CORRUPT, f"the video data is damaged ({exc.strerror or exc})") from None
                 continue
             for video_frame in decoded_frames:
                 decoded += 1
@@ -367,9 +363,7 @@ def _decode_pass(
     }
 
 
-def load_video(
-    data: bytes, limits: IntakeLimits, deadline: Deadline, n_frames: int, family: str | None
-) -> Media:
+def load_video(data: bytes, limits: IntakeLimits, deadline: Deadline, n_frames: int, family: str | None) -> Media:
     """Probe, plan, decode: the whole video path with per-stage timings."""
     started = time.perf_counter()
     container = open_container(data, limits, family)
@@ -416,9 +410,7 @@ def _rewind(container: av.container.InputContainer, plan: VideoPlan) -> bool:
     return True
 
 
-def _header_seconds(
-    container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction
-) -> float | None:
+def _header_seconds(container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction) -> float | None:
     """The longest duration any header field claims (container, stream), in seconds."""
     claims = []
     if container.duration and container.duration > 0:
@@ -428,9 +420,7 @@ def _header_seconds(
     return max(claims) if claims else None
 
 
-def _video_seconds(
-    container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction
-) -> float | None:
+def _video_seconds(container: av.container.InputContainer, stream: av.stream.Stream, tb: Fraction) -> float | None:
     """How long the header says the *video* track lasts (None when only the whole file's is known
     and other tracks could legitimately run longer)."""
     if stream.duration and stream.duration > 0:

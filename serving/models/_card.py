@@ -8,17 +8,16 @@ task) rather than trusted.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from typing_extensions import Self
 
 from serving.models._registry import model_task
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Thresholds(BaseModel):
@@ -97,9 +96,7 @@ class ModelCard(BaseModel):
     def _consistent(self) -> Self:
         arch_task = model_task(self.architecture)  # raises UnknownModelError (a ValueError)
         if arch_task != self.task:
-            raise ValueError(
-                f"task {self.task!r} does not match architecture {self.architecture!r} ({arch_task})"
-            )
+            raise ValueError(f"task {self.task!r} does not match architecture {self.architecture!r} ({arch_task})")
         if self.task == "video" and self.sequence_length is None:
             raise ValueError("a video model card needs sequence_length")
         return self

@@ -84,9 +84,7 @@ def _atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-def save_checkpoint(
-    model: nn.Module, card: ModelCard, directory: str | Path, *, half: bool = False
-) -> Path:
+def save_checkpoint(model: nn.Module, card: ModelCard, directory: str | Path, *, half: bool = False) -> Path:
     """Write ``model.safetensors`` (fp16 floats when ``half``) and ``model_card.json``.
 
     Both files are replaced atomically, so a crash never leaves a half-written checkpoint that a

@@ -23,9 +23,11 @@ def preprocess(crops: np.ndarray, card: ModelCard) -> torch.Tensor:
         raise ValueError(f"crops must be [N,H,W,3], got shape {crops.shape}")
     size = card.input_size
     if crops.shape[1:3] != (size, size):
-        crops = np.stack(
-            [cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in crops]
-        ) if len(crops) else np.empty((0, size, size, 3), np.uint8)
+        crops = (
+            np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in crops])
+            if len(crops)
+            else np.empty((0, size, size, 3), np.uint8)
+        )
     x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
     mean = torch.tensor(card.mean, dtype=torch.float32).view(1, 3, 1, 1)
     std = torch.tensor(card.std, dtype=torch.float32).view(1, 3, 1, 1)

@@ -7,8 +7,9 @@ architecture and its arguments; ``create_model`` turns that name back into a mod
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from torch import nn
 

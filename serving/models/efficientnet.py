@@ -81,13 +81,9 @@ class EfficientNetLite0Classifier(nn.Module):
         from efficientnet_lite_pytorch import EfficientNet
 
         n_blocks = EFFICIENTNET_LITE0_BLOCKS
-        if not isinstance(trainable_blocks, int) or not (
-            trainable_blocks == -1 or 0 <= trainable_blocks <= n_blocks
-        ):
+        if not isinstance(trainable_blocks, int) or not (trainable_blocks == -1 or 0 <= trainable_blocks <= n_blocks):
             raise ValueError(f"trainable_blocks must be -1 or 0..{n_blocks}, not {trainable_blocks!r}")
-        if stn_after_block is not None and not (
-            isinstance(stn_after_block, int) and 0 <= stn_after_block < n_blocks
-        ):
+        if stn_after_block is not None and not (isinstance(stn_after_block, int) and 0 <= stn_after_block < n_blocks):
             raise ValueError(f"stn_after_block must be None or 0..{n_blocks - 1}, not {stn_after_block!r}")
         if not 0.0 <= dropout < 1.0 or not 0.0 <= drop_connect_rate < 1.0:
             raise ValueError("dropout and drop_connect_rate must be in [0, 1)")
@@ -126,7 +122,7 @@ class EfficientNetLite0Classifier(nn.Module):
             module.requires_grad_(False)
         self._frozen = frozen
 
-    def train(self, mode: bool = True) -> "EfficientNetLite0Classifier":
+    def train(self, mode: bool = True) -> EfficientNetLite0Classifier:
         """Frozen parts keep BatchNorm in eval mode: frozen means their statistics don't drift either."""
         super().train(mode)
         if mode:

@@ -121,9 +121,7 @@ class SequenceClassifier(nn.Module):
         track_logits = self.track_head(pooled).squeeze(-1)
         return track_logits, frame_logits
 
-    def forward(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         if x.dim() != 5:
             raise ValueError(f"expected [B,T,3,S,S], got shape {tuple(x.shape)}")
         batch, steps = x.shape[:2]

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine_http import EngineHTTP
+from fake_telegram import Call, FakeTelegram, private_chat, user
 from sqlalchemy import select
 
 import db
 from bot import BotOptions, build_application, running
-from engine_http import EngineHTTP
-from fake_telegram import Call, FakeTelegram, private_chat, user
 from fakewatch.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,9 @@ def pg_bin_dir() -> Path | None:
     explicit = os.environ.get("FAKEWATCH_PG_BIN")
     if explicit:
         return Path(explicit)
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0
+    )
     found = [p for p in found if (p / "initdb").exists()]
     if found:
         return found[-1]

@@ -209,12 +209,8 @@ class FakeTelegram:
         if migrate_to_chat_id is not None:
             parameters["migrate_to_chat_id"] = migrate_to_chat_id
         if description is None:
-            description = (
-                f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Request"
-            )
-        self._failures.setdefault(method, []).append(
-            _Failure(status, description, parameters or None, count)
-        )
+            description = f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Request"
+        self._failures.setdefault(method, []).append(_Failure(status, description, parameters or None, count))
 
     def hold_next(self, method: str, *, delivered: bool) -> None:
         """The next call of ``method`` hangs until :meth:`release_holds` — before doing anything
@@ -286,9 +282,7 @@ class FakeTelegram:
             }
         )
 
-    def push_my_chat_member(
-        self, chat: dict[str, Any], by: dict[str, Any], old: str, new: str
-    ) -> int:
+    def push_my_chat_member(self, chat: dict[str, Any], by: dict[str, Any], old: str, new: str) -> int:
         return self.push_update(
             {
                 "my_chat_member": {
@@ -319,8 +313,7 @@ class FakeTelegram:
         return [
             c
             for c in self.calls
-            if (not methods or c.method in methods)
-            and (chat_id is None or c.params.get("chat_id") == chat_id)
+            if (not methods or c.method in methods) and (chat_id is None or c.params.get("chat_id") == chat_id)
         ]
 
     async def wait_for(
@@ -543,9 +536,7 @@ class FakeTelegram:
 
     def _sent_message(self, params: dict, **fields: Any) -> dict[str, Any]:
         chat_id = params.get("chat_id")
-        chat = (
-            private_chat(chat_id) if isinstance(chat_id, int) and chat_id > 0 else group_chat(chat_id)
-        )
+        chat = private_chat(chat_id) if isinstance(chat_id, int) and chat_id > 0 else group_chat(chat_id)
         msg = {
             "message_id": next(self._sent_ids),
             "date": int(time.time()),
@@ -567,15 +558,15 @@ class FakeTelegram:
         if photo is None and not params.get("photo"):
             raise _ApiError(400, "Bad Request: there is no photo in the request")
         size = len(photo) if photo is not None else 0
-        sizes = [{"file_id": "sent_photo", "file_unique_id": "sent_photo_u", "width": 1,
-                  "height": 1, "file_size": size}]
+        sizes = [
+            {"file_id": "sent_photo", "file_unique_id": "sent_photo_u", "width": 1, "height": 1, "file_size": size}
+        ]
         return self._sent_message(params, photo=sizes, caption=params.get("caption"))
 
     async def _m_sendDocument(self, params: dict, files: dict) -> Any:
         if not files.get("document") and not params.get("document"):
             raise _ApiError(400, "Bad Request: there is no document in the request")
-        doc = {"file_id": "sent_doc", "file_unique_id": "sent_doc_u",
-               "file_size": len(files.get("document", b""))}
+        doc = {"file_id": "sent_doc", "file_unique_id": "sent_doc_u", "file_size": len(files.get("document", b""))}
         return self._sent_message(params, document=doc)
 
     async def _m_sendChatAction(self, params: dict, files: dict) -> Any:

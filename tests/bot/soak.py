@@ -72,8 +72,9 @@ class SoakConfig:
     #: The polling bot takes updates by webhook instead of getUpdates.
     webhook: bool = False
     drain_timeout_s: float = 420.0
-    shared_data: Path = field(default_factory=lambda: Path(
-        os.environ.get("FAKEWATCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")))
+    shared_data: Path = field(
+        default_factory=lambda: Path(os.environ.get("FAKEWATCH_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    )
 
     @classmethod
     def full(cls) -> SoakConfig:
@@ -352,7 +353,9 @@ class Soak:
                 if kind == "photo":
                     fields = photo_fields()
                 elif kind == "document":
-                    fields = {"document": {**rng.choice(pool["photos"]), "file_name": "img.jpg", "mime_type": "image/jpeg"}}
+                    fields = {
+                        "document": {**rng.choice(pool["photos"]), "file_name": "img.jpg", "mime_type": "image/jpeg"}
+                    }
                 elif kind == "video":
                     fields = {"video": {**pool["video"], "width": 640, "height": 480, "duration": 12}}
                 else:
@@ -430,8 +433,9 @@ class Soak:
             await asyncio.sleep(2.0)
 
     async def figures(self) -> dict[str, Any]:
-        import db
         from sqlalchemy import select
+
+        import db
 
         assert self.telegram is not None
         engine = db.create_engine(self.db_url)

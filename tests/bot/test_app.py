@@ -6,13 +6,12 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from _bot_harness import FAST, Harness
 from sqlalchemy import update
 
 import db
-from _bot_harness import FAST, Harness
-from db import jobs
-
 from bot import BotConfigError, build_application, purge_now, runtime
+from db import jobs
 
 
 async def test_retention_purge_is_scheduled_and_removes_old_checks(harness: Harness) -> None:
@@ -22,7 +21,7 @@ async def test_retention_purge_is_scheduled_and_removes_old_checks(harness: Harn
         await jobs.fail_check(s, old.id, error_code="x", message="x")
         await jobs.fail_check(s, new.id, error_code="x", message="x")
         await s.execute(update(db.Check).where(db.Check.id == old.id)
-                        .values(created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=45)))  # fmt: skip
+                        .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=45)))  # fmt: skip
         await s.commit()
     async with harness.bot(replace(FAST, run_purge=True)) as app:
         scheduled = app.job_queue.get_jobs_by_name("retention-purge")
@@ -42,7 +41,7 @@ async def test_expired_job_is_given_up_with_a_message(harness: Harness) -> None:
         job = await jobs.enqueue_check(s, source="private", chat_id=101, message_id=77,
                                        file_id="gone", file_unique_id="gone")  # fmt: skip
         await s.execute(update(db.Check).where(db.Check.id == job.id)
-                        .values(created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)))  # fmt: skip
+                        .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2)))  # fmt: skip
         await s.commit()
     async with harness.bot():
         answer = await harness.reply_to(101, 77)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import db
 from _bot_harness import ALICE, ALICE_CHAT, OPERATOR_ID, SECRET, Harness, text_of
 from fake_telegram import group_chat, private_chat, user
 
+import db
 from bot import pseudonym
 
 VERDICT_WORDS = ("Looks real", "Uncertain", "Likely fake", "no faces")
@@ -115,9 +115,7 @@ async def test_repeated_update_does_nothing(harness: Harness, face_photo: bytes)
         update_id, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
         await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
         harness.telegram.redeliver(update_id)
-        await harness.telegram.wait_for(
-            lambda c: c.method == "getUpdates" and update_id in (c.result or []), count=2
-        )
+        await harness.telegram.wait_for(lambda c: c.method == "getUpdates" and update_id in (c.result or []), count=2)
         await asyncio.sleep(1.0)
         rows = await harness.checks()
     assert len(rows) == 1

@@ -153,7 +153,7 @@ class FixedDNS(AbstractResolver):
                 family=socket.AF_INET6 if ":" in a else socket.AF_INET,
                 proto=0,
                 flags=socket.AI_NUMERICHOST,
-            )  # fmt: skip
+            )
             for a in self.answers[host]
         ]
 

@@ -9,20 +9,22 @@ V = CheckResult.model_validate
 
 
 def video_result(verdict: str = "fake", p: float = 0.873) -> CheckResult:
-    return V({
-        "kind": "video",
-        "verdict": verdict,
-        "fake_probability": p,
-        "faces": [{"box": [0, 0, 1, 1], "fake_probability": p, "frame": i, "track": 0} for i in range(3)],
-        "timeline": [
-            {"t": 0.0, "fake_probability": 0.2},
-            {"t": 1.5, "fake_probability": 0.95},
-            {"t": 3.0, "fake_probability": 0.4},
-            {"t": 64.25, "fake_probability": 0.9},
-        ],
-        "model": {"name": "m", "version": "v1", "trained": True},
-        "error": None,
-    })
+    return V(
+        {
+            "kind": "video",
+            "verdict": verdict,
+            "fake_probability": p,
+            "faces": [{"box": [0, 0, 1, 1], "fake_probability": p, "frame": i, "track": 0} for i in range(3)],
+            "timeline": [
+                {"t": 0.0, "fake_probability": 0.2},
+                {"t": 1.5, "fake_probability": 0.95},
+                {"t": 3.0, "fake_probability": 0.4},
+                {"t": 64.25, "fake_probability": 0.9},
+            ],
+            "model": {"name": "m", "version": "v1", "trained": True},
+            "error": None,
+        }
+    )
 
 
 def test_fake_video_text_has_band_percent_faces_and_moments() -> None:
@@ -45,7 +47,9 @@ def test_no_face_and_invalid_words() -> None:
     text = replies.verdict_text(CheckResult.invalid(None, "unsupported", "x"))
     assert "not an image or video" in text
     assert "too long" in replies.verdict_text(CheckResult.invalid(None, "too_long", ""))
-    assert "20 MB" in replies.too_large(25_000_000, 20_000_000) and "25.0 MB" in replies.too_large(25_000_000, 20_000_000)
+    assert "20 MB" in replies.too_large(25_000_000, 20_000_000) and "25.0 MB" in replies.too_large(
+        25_000_000, 20_000_000
+    )
 
 
 def test_album_text_puts_the_worst_first() -> None:

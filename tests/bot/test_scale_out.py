@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import db
 from _bot_harness import ALICE, ALICE_CHAT, Harness, text_of
+
+import db
 from bot import build_application, running
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
-import db
 from _bot_harness import ALICE, ALICE_CHAT, FAST, Harness, text_of
 from _serve_process import ServeProcess, tiny_checkpoints
 from engine_http import EngineHTTP
 from fake_telegram import FakeTelegram
+
+import db
 
 pytestmark = pytest.mark.slow
 
@@ -88,8 +88,9 @@ async def test_version_cache_reuses_only_results_of_the_served_models(
     async with h.sessions() as s:
         for unique, version in (("U-retired", OLD_VERSION), ("U-current", IMAGE_VERSION)):
             row = await db.jobs.enqueue_check(s, source=db.Source.PRIVATE, file_unique_id=unique)
-            await db.jobs.complete_check(s, row.id, db.Outcome(result=stored, verdict="fake",
-                                                               fake_probability=0.99, model_version=version))
+            await db.jobs.complete_check(
+                s, row.id, db.Outcome(result=stored, verdict="fake", fake_probability=0.99, model_version=version)
+            )
     async with h.bot():
         _, retired = h.send_media(ALICE_CHAT, ALICE, face_photo, "photo", unique_id="U-retired")
         await h.reply_to(ALICE_CHAT["id"], retired["message_id"], timeout=120)

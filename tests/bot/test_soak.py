@@ -68,7 +68,9 @@ def test_the_soak_counts_lost_duplicate_and_stray_answers() -> None:
     plan.add(Target(1, 4, "album-item", 0.0, 0, 104))  # answered, should not be
     plan.add(Target(-5, 5, "group-auto", 0.0, None, 105, "fake"))  # silent "real": 0 expected
     plan.add(Target(7, 6, "spam", 0.0, None, 106))  # refused (no job row): 0 expected
-    rows = [SimpleNamespace(update_id=u, status=db_done(), verdict="real", answer_claims=1) for u in (101, 102, 103, 105)]
+    rows = [
+        SimpleNamespace(update_id=u, status=db_done(), verdict="real", answer_claims=1) for u in (101, 102, 103, 105)
+    ]
     calls = [answer(1, 1), answer(1, 2), answer(1, 2), answer(1, 3, ok=False),
              answer(1, 3, text="The checker is busy or offline right now. Your check is queued and I'll reply"),
              answer(1, 4), answer(9, 9)]  # fmt: skip

@@ -11,11 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-
-import db
 from _bot_harness import ALICE, ALICE_CHAT, FAST, REPO_ROOT, Harness, text_of
 from fake_telegram import user
 
+import db
 from bot import worker_of
 
 NOT_MEDIA = b"this is a text file pretending to be a video\n" * 10
@@ -49,8 +48,10 @@ async def test_serving_down_then_up_reply_arrives(harness: Harness, face_photo: 
         assert rows[0].error_code == "unavailable"
         await harness.serving.start()
         answer = await harness.telegram.wait_for(
-            lambda c: c.method in ("sendMessage", "sendPhoto")
-            and ("Fake probability" in text_of(c) or "no faces" in text_of(c)),
+            lambda c: (
+                c.method in ("sendMessage", "sendPhoto")
+                and ("Fake probability" in text_of(c) or "no faces" in text_of(c))
+            ),
             timeout=30,
         )
         rows = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
@@ -90,7 +91,9 @@ async def test_too_large_is_refused_before_getfile(harness: Harness) -> None:
     async with harness.bot():
         file = harness.telegram.add_file(b"\x00" * 1000)
         file["file_size"] = 25_000_000  # what Telegram reports; the bytes are never fetched
-        _, msg = harness.telegram.push_message(ALICE_CHAT, ALICE, video={**file, "width": 1, "height": 1, "duration": 1})
+        _, msg = harness.telegram.push_message(
+            ALICE_CHAT, ALICE, video={**file, "width": 1, "height": 1, "duration": 1}
+        )
         answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
         rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.FAILED)
     assert "too large" in text_of(answer) and "20 MB" in text_of(answer)
@@ -247,7 +250,7 @@ async def test_a_worker_that_lost_its_lease_does_not_answer(harness: Harness, fa
         assert stale.outcome_at is None and stale.answer_claims == 0 and stale.worker_id == "other-bot"
         async with harness.sessions() as s:  # ...and the other holder dies: its lease runs out
             await s.execute(update(db.Check).where(db.Check.id == rows[0].id)
-                            .values(next_attempt_at=dt.datetime.now(dt.timezone.utc)))  # fmt: skip
+                            .values(next_attempt_at=dt.datetime.now(dt.UTC)))  # fmt: skip
             await s.commit()
         answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
         done = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)

@@ -71,11 +71,11 @@ async def _demo(video: Path, out: Path) -> None:
     import tempfile
 
     sys.path.insert(0, str(Path(__file__).parent))
-    import db
     from _bot_harness import ALICE, ALICE_CHAT, FAST, Harness
     from engine_http import engine_check_fn, engine_models, serving_stand_in
     from fake_telegram import FakeTelegram
 
+    import db
     from fakewatch.settings import Settings
     from serving.engine import Engine
 

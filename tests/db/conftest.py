@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from _postgres import migrated_pg_database
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import db
-from _postgres import migrated_pg_database
 from db import CheckStatus, Source
 from db.models import Check, Feedback
 
@@ -89,7 +89,7 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 
 # --- a small known check log for the operator queries ------------------------------------
 
-NOW = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 20, 12, 0, tzinfo=dt.UTC)
 
 
 def _check(n: int, days_ago: float, **over: object) -> Check:
@@ -145,21 +145,31 @@ def recent_log(now: dt.datetime) -> list[Check]:
         verdict = verdicts[n % len(verdicts)]
         rows.append(
             Check(
-                status=CheckStatus.DONE, attempts=1, next_attempt_at=created, created_at=created,
-                source=Source.GROUP if n % 3 else Source.PRIVATE, media_kind="video" if n % 4 == 0 else "image",
-                chat_id=-1001 if n % 2 else -1002, user_pseudonym=f"user{n % 5:02d}", verdict=verdict,
+                status=CheckStatus.DONE,
+                attempts=1,
+                next_attempt_at=created,
+                created_at=created,
+                source=Source.GROUP if n % 3 else Source.PRIVATE,
+                media_kind="video" if n % 4 == 0 else "image",
+                chat_id=-1001 if n % 2 else -1002,
+                user_pseudonym=f"user{n % 5:02d}",
+                verdict=verdict,
                 fake_probability=None if verdict in ("no_face", "invalid") else round(0.02 * n + 0.1, 3),
-                faces_count=0 if verdict == "no_face" else 1, model_name="efficientnet_lite0",
-                model_version="v2" if n < 20 else "v1", latency_ms=100.0 + 10 * n,
-                timings_ms={"total": 100.0 + 10 * n}, result={"verdict": verdict}, finished_at=created,
-            )  # fmt: skip
+                faces_count=0 if verdict == "no_face" else 1,
+                model_name="efficientnet_lite0",
+                model_version="v2" if n < 20 else "v1",
+                latency_ms=100.0 + 10 * n,
+                timings_ms={"total": 100.0 + 10 * n},
+                result={"verdict": verdict},
+                finished_at=created,
+            )
         )
     return rows
 
 
 @pytest.fixture
 async def console_log(sessions) -> list[int]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     rows = recent_log(now)
     async with sessions() as s:
         s.add_all(rows)

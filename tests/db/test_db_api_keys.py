@@ -17,12 +17,15 @@ from serving.api_keys import KeyStore, key_hash, read_key_file
 
 async def test_add_list_revoke(sessions) -> None:
     async with sessions() as s:
-        a = await store.add_key(s, key_id="aaaaaaaaaaaa", name="bot", key_hash="a" * 64,
-                                requests_per_minute=60, bytes_per_hour=10)
-        await store.add_key(s, key_id="bbbbbbbbbbbb", name="partner", key_hash="b" * 64,
-                            requests_per_minute=5, bytes_per_hour=10)
-        await store.add_key(s, key_id="cccccccccccc", name="partner", key_hash="c" * 64,
-                            requests_per_minute=5, bytes_per_hour=10)
+        a = await store.add_key(
+            s, key_id="aaaaaaaaaaaa", name="bot", key_hash="a" * 64, requests_per_minute=60, bytes_per_hour=10
+        )
+        await store.add_key(
+            s, key_id="bbbbbbbbbbbb", name="partner", key_hash="b" * 64, requests_per_minute=5, bytes_per_hour=10
+        )
+        await store.add_key(
+            s, key_id="cccccccccccc", name="partner", key_hash="c" * 64, requests_per_minute=5, bytes_per_hour=10
+        )
         assert [k.key_id for k in await store.list_keys(s)] == ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"]
         with pytest.raises(store.ApiKeyError, match="2 active keys are named 'partner'"):
             await store.revoke_key(s, "partner")
@@ -34,11 +37,13 @@ async def test_add_list_revoke(sessions) -> None:
         assert [k.key_id for k in await store.active_keys(s)] == [a.key_id]
         assert len(await store.list_keys(s, include_revoked=True)) == 3
         with pytest.raises(store.ApiKeyError):
-            await store.add_key(s, key_id="dddddddddddd", name=" ", key_hash="d" * 64,
-                                requests_per_minute=1, bytes_per_hour=1)
+            await store.add_key(
+                s, key_id="dddddddddddd", name=" ", key_hash="d" * 64, requests_per_minute=1, bytes_per_hour=1
+            )
         with pytest.raises(store.ApiKeyError):
-            await store.add_key(s, key_id="dddddddddddd", name="x", key_hash="d" * 64,
-                                requests_per_minute=0, bytes_per_hour=1)
+            await store.add_key(
+                s, key_id="dddddddddddd", name="x", key_hash="d" * 64, requests_per_minute=0, bytes_per_hour=1
+            )
 
 
 async def _ops(*argv: str) -> tuple[int, str]:
@@ -50,8 +55,7 @@ async def _ops(*argv: str) -> tuple[int, str]:
 async def test_ops_keys_end_to_end(db_url, engine, tmp_path, capsys) -> None:
     key_file = tmp_path / "serving" / "api_keys.json"
     common = ["--database-url", db_url, "--key-file", str(key_file)]
-    code, out = await _ops("keys", "create", "bot", "--requests-per-minute", "120",
-                           "--bytes-per-hour", "500M", *common)
+    code, out = await _ops("keys", "create", "bot", "--requests-per-minute", "120", "--bytes-per-hour", "500M", *common)
     assert code == 0
     key = out.strip()
     assert key.startswith("fwk_") and "only time the key is shown" in capsys.readouterr().err

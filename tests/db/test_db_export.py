@@ -8,8 +8,8 @@ import io
 
 from db import CheckStatus, Source, csv_safe, export_csv
 from db.export import export_csv_portable
-from db.models import Check
 from db.filters import CheckFilter
+from db.models import Check
 from db.queries import EXPORT_COLUMNS
 
 
@@ -32,10 +32,10 @@ def test_csv_safe() -> None:
 
 
 async def test_export_paths_agree(session, backend) -> None:
-    base = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)  # microsecond 0 on purpose
+    base = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)  # microsecond 0 on purpose
     tricky = [
         dict(error_message="=cmd|' /C calc'!A0", error_code="corrupt", verdict="invalid"),
-        dict(error_message="two\nlines, \"quoted\"", user_pseudonym="-bob", file_unique_id="+AgAD"),
+        dict(error_message='two\nlines, "quoted"', user_pseudonym="-bob", file_unique_id="+AgAD"),
         dict(fake_probability=0.1, latency_ms=437.28714285714287, chat_id=-1001234567890, verdict="fake"),
         dict(fake_probability=1e-05, model_version="v1.2-rc", media_kind="video", file_size=123456789),
     ]

@@ -11,12 +11,12 @@ from db.filters import CheckFilter, FilterError
 
 
 def test_parse_when() -> None:
-    now = dt.datetime(2026, 1, 20, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)
     assert filters.parse_when("7d", now=now) == now - dt.timedelta(days=7)
     assert filters.parse_when("12h", now=now) == now - dt.timedelta(hours=12)
     assert filters.parse_when("2w", now=now) == now - dt.timedelta(days=14)
     assert filters.parse_when("now", now=now) == now
-    assert filters.parse_when("2026-01-01", now=now) == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    assert filters.parse_when("2026-01-01", now=now) == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert filters.parse_when("", now=now) is None
     with pytest.raises(FilterError, match="cannot read time"):
         filters.parse_when("last tuesday", now=now)

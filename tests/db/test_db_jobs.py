@@ -13,10 +13,12 @@ import db
 from db import jobs
 from db.models import Check, Feedback, ProcessedUpdate
 
+
 def _outcome(**columns: Any) -> db.Outcome:
     """What the bot records for RESULT (the typed columns as the bot reads them from it)."""
-    return db.Outcome(result=RESULT, verdict="fake", fake_probability=0.91, faces_count=1, media_kind="image",
-                      **columns)
+    return db.Outcome(
+        result=RESULT, verdict="fake", fake_probability=0.91, faces_count=1, media_kind="image", **columns
+    )
 
 
 RESULT = {
@@ -58,7 +60,16 @@ async def test_enqueue_claim_complete_roundtrip(sessions) -> None:
         assert claimed.status == db.CheckStatus.RUNNING and claimed.attempts == 1
         assert claimed.worker_id == "w1" and claimed.lease_until > claimed.created_at
         assert await jobs.claim_next(s, worker_id="w2", lease_s=60) is None  # nothing else is due
-        await jobs.complete_check(s, claimed.id, _outcome(sha256="ab" * 32, model_name="efficientnet_lite0", model_version="v1", timings_ms={"download": 10.0, "total": 55.5}))
+        await jobs.complete_check(
+            s,
+            claimed.id,
+            _outcome(
+                sha256="ab" * 32,
+                model_name="efficientnet_lite0",
+                model_version="v1",
+                timings_ms={"download": 10.0, "total": 55.5},
+            ),
+        )
         # The worker's object still has what it needs to reply...
         assert claimed.chat_id == 42 and claimed.message_id == 7
     async with sessions() as s:
@@ -76,7 +87,9 @@ async def test_enqueue_claim_complete_roundtrip(sessions) -> None:
 async def test_group_chat_id_is_kept_for_operator_stats(session) -> None:
     check = await jobs.enqueue_check(session, **_fields(source="group", chat_id=-100123))
     claimed = await jobs.claim_next(session, worker_id="w", lease_s=30)
-    await jobs.complete_check(session, claimed.id, _outcome(sha256=None, model_name="m", model_version="v1", timings_ms={"total": 1.0}))
+    await jobs.complete_check(
+        session, claimed.id, _outcome(sha256=None, model_name="m", model_version="v1", timings_ms={"total": 1.0})
+    )
     row = (await session.execute(text("SELECT chat_id, message_id FROM checks WHERE id = :i"), {"i": check.id})).one()
     assert tuple(row) == (-100123, None)
 
@@ -111,7 +124,9 @@ async def test_claim_order_is_oldest_due_first(session) -> None:
 async def test_fail_check(session) -> None:
     check = await jobs.enqueue_check(session, **_fields())
     await jobs.fail_check(session, check.id, error_code="download_failed", message="file gone")
-    row = (await session.execute(select(Check.status, Check.error_code, Check.chat_id).where(Check.id == check.id))).one()
+    row = (
+        await session.execute(select(Check.status, Check.error_code, Check.chat_id).where(Check.id == check.id))
+    ).one()
     assert tuple(row) == (db.CheckStatus.FAILED, "download_failed", None)
     assert await jobs.claim_next(session, worker_id="w", lease_s=60) is None
 
@@ -120,7 +135,9 @@ async def test_find_cached_only_returns_done_checks_of_that_version(session) -> 
     assert await jobs.find_cached(session, file_unique_id="U1", model_version="v1") is None
     check = await jobs.enqueue_check(session, **_fields())
     assert await jobs.find_cached(session, file_unique_id="U1", model_version="v1") is None  # queued
-    await jobs.complete_check(session, check.id, _outcome(sha256=None, model_name="m", model_version="v1", timings_ms={}))
+    await jobs.complete_check(
+        session, check.id, _outcome(sha256=None, model_name="m", model_version="v1", timings_ms={})
+    )
     hit = await jobs.find_cached(session, file_unique_id="U1", model_version="v1")
     assert hit is not None and hit.id == check.id and hit.result["verdict"] == "fake"
     assert await jobs.find_cached(session, file_unique_id="U1", model_version="v2") is None
@@ -167,7 +184,7 @@ async def test_purge_removes_old_checks_feedback_and_updates(session) -> None:
     new = await jobs.enqueue_check(session, **_fields())
     await jobs.add_feedback(session, old.id, "v", True)
     await jobs.record_update(session, 1)
-    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
     old.created_at = long_ago
     await session.commit()
     await session.execute(ProcessedUpdate.__table__.update().values(seen_at=long_ago))
@@ -187,7 +204,9 @@ async def test_bad_input_gets_typed_errors(session) -> None:
     with pytest.raises(ValueError):
         await jobs.enqueue_check(session, source="carrier-pigeon")
     with pytest.raises(db.CheckNotFound):
-        await jobs.complete_check(session, 424242, _outcome(sha256=None, model_name="m", model_version="v", timings_ms={}))
+        await jobs.complete_check(
+            session, 424242, _outcome(sha256=None, model_name="m", model_version="v", timings_ms={})
+        )
     with pytest.raises(ValueError):
         await jobs.purge_older_than(session, -1)
 
@@ -291,8 +310,12 @@ async def test_ingest_check_is_atomic_and_idempotent(sessions) -> None:
     async with sessions() as s:
         first = await jobs.ingest_check(s, update_id=500, album=item, **_intake(message_id=9))
         again = await jobs.ingest_check(s, update_id=500, album=item, **_intake(message_id=9))
-        second = await jobs.ingest_check(s, update_id=501, **_intake(),
-                                         album=db.AlbumItem(chat_id=42, media_group_id="g1", message_id=8, private=True))
+        second = await jobs.ingest_check(
+            s,
+            update_id=501,
+            **_intake(),
+            album=db.AlbumItem(chat_id=42, media_group_id="g1", message_id=8, private=True),
+        )
         with pytest.raises(TypeError):  # a bad job row takes its marker down with it
             await jobs.ingest_check(s, update_id=502, bogus=1, **_intake())
         assert await jobs.update_seen(s, 500) and await jobs.update_seen(s, 501)
@@ -347,7 +370,7 @@ async def test_a_released_album_claim_is_due_again_after_its_delay(sessions) -> 
 
 
 async def test_ingest_watermark_never_moves_back(session) -> None:
-    t1 = dt.datetime(2026, 5, 1, 12, tzinfo=dt.timezone.utc)
+    t1 = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
     assert await jobs.get_ingest_mark(session, "telegram") is None
     await jobs.set_ingest_mark(session, "telegram", t1)
     await jobs.set_ingest_mark(session, "telegram", t1 - dt.timedelta(minutes=5))

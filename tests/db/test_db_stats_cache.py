@@ -15,9 +15,9 @@ pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
 WINDOWS = [
     (None, None),
-    (dt.datetime(2026, 1, 13, 12, tzinfo=dt.timezone.utc), dt.datetime(2026, 1, 20, 12, tzinfo=dt.timezone.utc)),
-    (dt.datetime(2026, 1, 10, tzinfo=dt.timezone.utc), dt.datetime(2026, 1, 19, tzinfo=dt.timezone.utc)),
-    (dt.datetime(2026, 1, 14, 6, tzinfo=dt.timezone.utc), None),
+    (dt.datetime(2026, 1, 13, 12, tzinfo=dt.UTC), dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)),
+    (dt.datetime(2026, 1, 10, tzinfo=dt.UTC), dt.datetime(2026, 1, 19, tzinfo=dt.UTC)),
+    (dt.datetime(2026, 1, 14, 6, tzinfo=dt.UTC), None),
 ]
 
 
@@ -51,6 +51,6 @@ async def test_writes_to_settled_days_invalidate_them(session, seeded, backend) 
     await jobs.migrate_chat(session, -100, -1009)
     assert (await session.execute(select(func.count()).select_from(StatsDay))).scalar() == 0
     await _agree(session)
-    await jobs.purge_older_than(session, (dt.datetime.now(dt.timezone.utc) - seeded["now"]).days + 5)
+    await jobs.purge_older_than(session, (dt.datetime.now(dt.UTC) - seeded["now"]).days + 5)
     await _agree(session)
     assert (await stats.stats(session)).by_model_version.get("v9") == 1

@@ -10,7 +10,6 @@ import json
 import pytest
 
 import db
-
 from fakewatch.db_cli import db_main
 from fakewatch.ops_cli import format_table, ops_main
 

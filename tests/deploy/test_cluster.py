@@ -200,7 +200,7 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
     ray_common = ["--block", "--disable-usage-stats", "--temp-dir", str(short_tmp / "ray")]
     telegram = await FakeTelegram().start()
     try:
-        if True:  # noqa: SIM108 - keeps the steps below in one block, in compose's order
+        if True:
             database_url = pg_url
             # ray-head (no CPU for replicas of its own beyond one) and ray-worker
             procs.start(
@@ -280,10 +280,10 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
             )  # fmt: skip
 
             def answers(call: object) -> bool:
-                params = getattr(call, "params")
+                params = call.params
                 reply = params.get("reply_parameters") or {}
                 return (
-                    getattr(call, "method") in ("sendMessage", "sendPhoto")
+                    call.method in ("sendMessage", "sendPhoto")
                     and params.get("chat_id") == ALICE_CHAT["id"]
                     and reply.get("message_id") == message["message_id"]
                 )
@@ -341,9 +341,7 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
     assert not _pids_mentioning(str(short_tmp))
 
 
-def _compose_health_check(
-    service: str, env: dict[str, str], cwd: Path, addresses: dict[str, str]
-) -> tuple[int, str]:
+def _compose_health_check(service: str, env: dict[str, str], cwd: Path, addresses: dict[str, str]) -> tuple[int, str]:
     """Run ``service``'s health check from docker-compose.yml, its addresses mapped to ours."""
     test = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service]["healthcheck"]["test"]
     kind, args = test[0], list(test[1:])

@@ -81,7 +81,7 @@ def _check_least_privilege(compose: dict[str, Any]) -> None:
     for name, service in _ours(compose).items():
         kind = _service_of(service)
         env = service.get("environment") or {}
-        settings_keys = {k[len(ENV_PREFIX):].lower() for k in env if k.startswith(ENV_PREFIX)} - {"secrets_dir"}
+        settings_keys = {k[len(ENV_PREFIX) :].lower() for k in env if k.startswith(ENV_PREFIX)} - {"secrets_dir"}
         secrets = _secret_names(service)
         if kind == "ray-node":  # replicas get their settings from `serving`, never from the node
             assert not settings_keys, f"{name} is a Ray node but gets {sorted(settings_keys)}"

@@ -178,7 +178,9 @@ def test_bot_lock_has_no_torch_and_cpu_lock_has_no_cuda() -> None:
     assert not [n for n in _lock("bot.txt") if heavy.match(n)]
     serve, cpu = _lock("serve.txt"), _lock("serve-cpu.txt")
     dropped = set(serve) - set(cpu)
-    assert {"torch", "torchvision"} <= dropped and all(re.match(r"(torch|torchvision|triton|nvidia-|cuda-)", n) for n in dropped)
+    assert {"torch", "torchvision"} <= dropped and all(
+        re.match(r"(torch|torchvision|triton|nvidia-|cuda-)", n) for n in dropped
+    )
     assert all(serve[n] == cpu[n] for n in cpu)
     torch_cpu = dict(re.findall(r"^(torch|torchvision)==([^+\s]+)\+cpu$", (REQ / "torch-cpu.txt").read_text(), re.M))
     assert torch_cpu == {"torch": serve["torch"][0], "torchvision": serve["torchvision"][0]}

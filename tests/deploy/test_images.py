@@ -54,7 +54,7 @@ def test_dependencies_come_from_the_lock_before_the_code() -> None:
             hashed = [f for f in locks if f != "torch-cpu.txt"]
             if hashed:
                 assert "--require-hashes" in lines[i] and "--no-deps" in lines[i], lines[i]
-        assert any("pip install --no-deps --no-index /tmp/wheels/" in l for l in lines[min(code):]), target
+        assert any("pip install --no-deps --no-index /tmp/wheels/" in l for l in lines[min(code) :]), target
     slim = " ".join(_chain("slim"))
     assert "bot.txt" in slim and not re.search(r"serve|torch|nodeps", slim)
     assert "serve-cpu.txt" in " ".join(_chain("serving-cpu")) and "torch-cpu.txt" in " ".join(_chain("serving-cpu"))
@@ -81,15 +81,31 @@ def _ignored(path: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         negate = pattern.startswith("!")
         pat = pattern.lstrip("!").rstrip("/")
-        if fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(path, pat + "/*") or (pat.startswith("**/") and fnmatch.fnmatch(path.split("/")[-1], pat[3:])):
+        if (
+            fnmatch.fnmatch(path, pat)
+            or fnmatch.fnmatch(path, pat + "/*")
+            or (pat.startswith("**/") and fnmatch.fnmatch(path.split("/")[-1], pat[3:]))
+        ):
             result = not negate
     return result
 
 
 def test_dockerignore_keeps_out_the_heavy_and_the_secret_and_keeps_the_sources() -> None:
-    patterns = [l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
-    for path in (".venv", ".git", "data", "runs", "cache", ".env", "secrets/x", "test-artifacts", "tests/x.py",
-                 "serving/__pycache__/a.pyc"):
+    patterns = [
+        l.strip() for l in (ROOT / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")
+    ]
+    for path in (
+        ".venv",
+        ".git",
+        "data",
+        "runs",
+        "cache",
+        ".env",
+        "secrets/x",
+        "test-artifacts",
+        "tests/x.py",
+        "serving/__pycache__/a.pyc",
+    ):
         assert _ignored(path, patterns), f".dockerignore lets {path} into the build context"
     copied = {p for src in re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, re.M) for p in src.split()}
     for path in copied | {"serving/engine.py", "models/image/model_card.json"}:

@@ -67,7 +67,7 @@ def test_schema_rejects_a_typo() -> None:
 
 
 def test_pod_templates_and_resources_match_the_kubernetes_schemas() -> None:
-    for name, template in _templates(_rayservice()).items():
+    for template in _templates(_rayservice()).values():
         _validate_pod_template(template)
     others = [d for d in _docs() if d.get("kind") not in {"RayService", "Kustomization"}]
     assert {d["kind"] for d in others} == {"PersistentVolumeClaim"}

@@ -105,7 +105,9 @@ def _used_by(service: str) -> set[str]:
                 n for n in ast.walk(tree)
                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == func
             )  # fmt: skip
-            top = ast.Module(body=[n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], type_ignores=[])
+            top = ast.Module(
+                body=[n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], type_ignores=[]
+            )
             used |= _reads(body)
             nxt = _imports(body, module) | _imports(top, module)
         else:

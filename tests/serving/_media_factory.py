@@ -59,29 +59,20 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A valid PNG header (IHDR with a correct CRC) claiming a huge size, with almost no data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     idat = zlib.compress(b"\x00" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
 def animated_gif(frames: int = 6, width: int = 48, height: int = 32, delay_ms: int = 100) -> bytes:
     pictures = [Image.fromarray(gradient(width, height, seed=i)).convert("P") for i in range(frames)]
     buffer = io.BytesIO()
-    pictures[0].save(
-        buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=delay_ms, loop=0
-    )
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=delay_ms, loop=0)
     return buffer.getvalue()
 
 
 def animated_webp(frames: int = 5, width: int = 48, height: int = 32, delay_ms: int = 100) -> bytes:
     pictures = [Image.fromarray(gradient(width, height, seed=i)) for i in range(frames)]
     buffer = io.BytesIO()
-    pictures[0].save(
-        buffer, format="WEBP", save_all=True, append_images=pictures[1:], duration=delay_ms, lossless=True
-    )
+    pictures[0].save(buffer, format="WEBP", save_all=True, append_images=pictures[1:], duration=delay_ms, lossless=True)
     return buffer.getvalue()
 
 
@@ -262,9 +253,7 @@ def claim_duration(mp4: bytes, seconds: float) -> bytes:
                     struct.pack_into(fmt, data, body + 8 + i * entry, int(seconds * scales["movie"]))
             elif kind == b"stts":
                 count = struct.unpack(">I", data[body + 4 : body + 8])[0]
-                entries = [
-                    struct.unpack(">II", data[body + 8 + 8 * i : body + 16 + 8 * i]) for i in range(count)
-                ]
+                entries = [struct.unpack(">II", data[body + 8 + 8 * i : body + 16 + 8 * i]) for i in range(count)]
                 samples = sum(n for n, _ in entries) or 1
                 delta = int(seconds * scales["media"] / samples)
                 for i, (n, _) in enumerate(entries):

@@ -39,7 +39,7 @@ def _name(common_name: str) -> x509.Name:
 
 def make_chain(alg: str = "es256") -> Chain:
     """A root CA and a claim-signing certificate: key usage digitalSignature, EKU emailProtection."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()
@@ -50,9 +50,7 @@ def make_chain(alg: str = "es256") -> Chain:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -71,14 +69,10 @@ def make_chain(alg: str = "es256") -> Chain:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
@@ -90,9 +84,7 @@ def make_chain(alg: str = "es256") -> Chain:
     )
 
 
-def manifest(
-    generator: str, source_type: str | None, action: str = "c2pa.created", agent: str | None = None
-) -> dict:
+def manifest(generator: str, source_type: str | None, action: str = "c2pa.created", agent: str | None = None) -> dict:
     entry: dict = {"action": action}
     if source_type:
         entry["digitalSourceType"] = IPTC + source_type
@@ -155,9 +147,7 @@ def edit_of(parent: bytes, mime: str, chain: Chain, edited: dict) -> bytes:
         {"verify": {"verify_after_sign": False}, "builder": {"thumbnail": {"enabled": False}}}
     )
     builder = c2pa.Builder(definition, context=context)
-    builder.add_ingredient(
-        {"title": "parent", "relationship": "parentOf", "label": "parent"}, mime, io.BytesIO(parent)
-    )
+    builder.add_ingredient({"title": "parent", "relationship": "parentOf", "label": "parent"}, mime, io.BytesIO(parent))
     out = io.BytesIO()
     builder.sign(signer, mime, io.BytesIO(parent), out)
     return out.getvalue()

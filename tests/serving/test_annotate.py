@@ -37,7 +37,9 @@ def test_annotated_photo(engine, shared_data):
     assert out.shape[1] == view.shape[1] and out.shape[0] > view.shape[0]  # + caption strip
     top = out[: view.shape[0]].astype(int)
     box = prepared.faces[0].box
-    inside = np.abs(top[box.y1 + 5 : box.y2 - 5, box.x1 + 5 : box.x2 - 5] - view[box.y1 + 5 : box.y2 - 5, box.x1 + 5 : box.x2 - 5])
+    inside = np.abs(
+        top[box.y1 + 5 : box.y2 - 5, box.x1 + 5 : box.x2 - 5] - view[box.y1 + 5 : box.y2 - 5, box.x1 + 5 : box.x2 - 5]
+    )
     assert inside.mean() > 10, "the heat map must be blended into the face box"
     outside = np.abs(top[:, :3] - view[:, :3].astype(int)) if box.x1 > 10 else None
     if outside is not None:

@@ -53,10 +53,14 @@ def test_key_file_round_trip_holds_no_key(tmp_path) -> None:
     assert oct(os.stat(path).st_mode & 0o777) == "0o640"
     assert read_key_file(path) == {key_hash(key): record(key, "bot")}
     assert read_key_file(tmp_path / "missing.json") == {}
-    for broken in ("{", "[]", json.dumps({"version": 2, "keys": []}),
-                   json.dumps({"version": 1, "keys": [{"key_id": "a"}]}),
-                   json.dumps({"version": 1, "keys": [{**record(key).__dict__, "sha256": "zz"}]}),
-                   json.dumps({"version": 1, "keys": [{**record(key).__dict__, "requests_per_minute": 0}]})):
+    for broken in (
+        "{",
+        "[]",
+        json.dumps({"version": 2, "keys": []}),
+        json.dumps({"version": 1, "keys": [{"key_id": "a"}]}),
+        json.dumps({"version": 1, "keys": [{**record(key).__dict__, "sha256": "zz"}]}),
+        json.dumps({"version": 1, "keys": [{**record(key).__dict__, "requests_per_minute": 0}]}),
+    ):
         path.write_text(broken)
         with pytest.raises(KeyFileError):
             read_key_file(path)

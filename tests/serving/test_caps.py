@@ -72,8 +72,9 @@ def collage(shared_data) -> bytes:
 def _engine(tmp_path, **caps: int) -> Engine:
     image = init_checkpoint("image", architecture="tiny_cnn", input_size=64, name="tiny-image")
     video = init_checkpoint("video", architecture="tiny_lstm", input_size=32, sequence_length=4, name="tiny-video")
-    settings = Settings(_env_file=None, image_model=tmp_path / "i", video_model=tmp_path / "v",
-                        detect_max_side=1280, **caps)
+    settings = Settings(
+        _env_file=None, image_model=tmp_path / "i", video_model=tmp_path / "v", detect_max_side=1280, **caps
+    )
     return Engine(settings, image_ckpt=image, video_ckpt=video, frames=4)
 
 

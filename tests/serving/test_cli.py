@@ -39,7 +39,11 @@ def env(tmp_path_factory) -> dict[str, str]:
 def fakewatch(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "fakewatch.cli", *args],
-        env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -51,15 +55,35 @@ def test_scan_json_one_object_per_input(env, shared_data, shared_videos, tmp_pat
     text.write_text("not an image " * 50)
     missing = tmp_path / "missing.mp4"
     started = time.monotonic()
-    proc = fakewatch(env, "scan", "--json", "--frames", "4", str(face), str(empty), str(missing), str(text),
-                     str(shared_videos["ffpp_cyshih704_real"]))
+    proc = fakewatch(
+        env,
+        "scan",
+        "--json",
+        "--frames",
+        "4",
+        str(face),
+        str(empty),
+        str(missing),
+        str(text),
+        str(shared_videos["ffpp_cyshih704_real"]),
+    )
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - started < 60
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 5, proc.stdout
     out = [json.loads(line) for line in lines]
-    keys = {"path", "kind", "verdict", "fake_probability", "faces", "frames_sampled", "timeline", "model",
-            "timings_ms", "error"}
+    keys = {
+        "path",
+        "kind",
+        "verdict",
+        "fake_probability",
+        "faces",
+        "frames_sampled",
+        "timeline",
+        "model",
+        "timings_ms",
+        "error",
+    }
     assert all(keys <= set(o) for o in out)
     photo, zero, gone, txt, clip = out
     assert photo["kind"] == "image" and photo["verdict"] in {"real", "uncertain", "fake"}

@@ -38,7 +38,9 @@ def test_values_are_validated_and_rounded_even_on_assignment() -> None:
 
 
 def test_json_round_trip() -> None:
-    result = CheckResult(verdict=Verdict.FAKE, fake_probability=0.9, faces=[Face(box=(1, 2, 3, 4), fake_probability=0.9)])
+    result = CheckResult(
+        verdict=Verdict.FAKE, fake_probability=0.9, faces=[Face(box=(1, 2, 3, 4), fake_probability=0.9)]
+    )
     again = CheckResult.model_validate(json.loads(json.dumps(result.to_json())))
     assert again == result and again.to_json()["faces"][0]["box"] == [1, 2, 3, 4]
 

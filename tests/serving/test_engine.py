@@ -27,7 +27,11 @@ from serving.models import init_checkpoint, save_checkpoint
 def tiny_checkpoints(*, image_trained: bool = False, video_trained: bool = False, fusion=None):
     image = init_checkpoint("image", architecture="tiny_cnn", input_size=64, name="tiny-image")
     video = init_checkpoint(
-        "video", architecture="tiny_lstm", input_size=32, sequence_length=4, name="tiny-video",
+        "video",
+        architecture="tiny_lstm",
+        input_size=32,
+        sequence_length=4,
+        name="tiny-video",
         fusion=fusion or {},
     )
     image.card = image.card.model_copy(update={"trained": image_trained, "version": "i1"})
@@ -58,7 +62,7 @@ def test_real_dfdc_clip(engine, shared_videos):
     assert {f["track"] for f in out["faces"]} == {0}
     assert len(out["faces"]) >= 6 and all(f["frame"] is not None for f in out["faces"])
     times = [p["t"] for p in out["timeline"]]
-    assert times == sorted(times) and 0.0 <= times[0] and times[-1] <= 10.1 and len(times) >= 6
+    assert times == sorted(times) and times[0] >= 0.0 and times[-1] <= 10.1 and len(times) >= 6
     # The video's probability is its most suspicious track; the timeline tops at the moments.
     assert out["fake_probability"] == out["tracks"][0]["fake_probability"]
     moments = out["moments"]
@@ -80,8 +84,9 @@ def test_still_image_hog_misses_gets_the_fallback(settings, shared_data):
     assert with_fallback.video_detector.name == "hog+mtcnn(lost faces)"
     result = with_fallback.check(path)
     assert result.verdict in {Verdict.REAL, Verdict.UNCERTAIN, Verdict.FAKE} and len(result.faces) == 1
-    plain = Engine(settings.model_copy(update={"image_fallback_detector": "none"}), image_ckpt=image,
-                   video_ckpt=video, frames=4)
+    plain = Engine(
+        settings.model_copy(update={"image_fallback_detector": "none"}), image_ckpt=image, video_ckpt=video, frames=4
+    )
     assert plain.check(path).verdict is Verdict.NO_FACE
 
 
@@ -203,9 +208,17 @@ def _prepared(n_frames: int = 3) -> Prepared:
     faces = [PreparedFace(boxes[k], frame, k) for frame in range(n_frames) for k in (0, 1)]
     tracks = [[i for i, f in enumerate(faces) if f.track == k] for k in (0, 1)]
     return Prepared(
-        path="synthetic.mp4", kind=MediaKind.VIDEO, width=200, height=100, duration_s=3.0, fps=1.0,
-        frame_times=[0.0, 1.0, 2.0][:n_frames], faces=faces,
-        crops=np.zeros((len(faces), 64, 64, 3), np.uint8), tracks=tracks, margin=0.25,
+        path="synthetic.mp4",
+        kind=MediaKind.VIDEO,
+        width=200,
+        height=100,
+        duration_s=3.0,
+        fps=1.0,
+        frame_times=[0.0, 1.0, 2.0][:n_frames],
+        faces=faces,
+        crops=np.zeros((len(faces), 64, 64, 3), np.uint8),
+        tracks=tracks,
+        margin=0.25,
     )
 
 
@@ -260,10 +273,12 @@ def test_precision_choice_and_bf16_agrees_with_fp32(settings, shared_data):
     fp32 = Engine(settings, image_ckpt=image, video_ckpt=video, precision="fp32")
     bf16 = Engine(settings, image_ckpt=image, video_ckpt=video, precision="bf16")
     crops = np.stack(
-        [np.asarray(__import__("PIL.Image").Image.open(p).convert("RGB").resize((64, 64)))
-         for p in sorted((shared_data / "faces" / "dfdc" / "fake").glob("*.jpg"))[:4]]
+        [
+            np.asarray(__import__("PIL.Image").Image.open(p).convert("RGB").resize((64, 64)))
+            for p in sorted((shared_data / "faces" / "dfdc" / "fake").glob("*.jpg"))[:4]
+        ]
     )
     np.testing.assert_allclose(bf16.score_images(crops), fp32.score_images(crops), atol=0.02)
-    (p32, f32), = fp32.score_tracks([crops])
-    (p16, f16), = bf16.score_tracks([crops])
+    ((p32, f32),) = fp32.score_tracks([crops])
+    ((p16, f16),) = bf16.score_tracks([crops])
     assert abs(p32 - p16) < 0.02 and np.allclose(f32, f16, atol=0.02)

@@ -158,8 +158,21 @@ def every_detector():
 
 
 TINY_AND_ODD = [
-    (1, 1, 3), (2, 2, 3), (5, 5, 3), (1, 10_000, 3), (10_000, 1, 3), (3, 3_000, 3), (30, 10_000, 3),
-    (13, 7, 3), (23, 23, 3), (25, 31, 3), (401, 1, 3), (37, 401, 3), (1, 1), (1, 10_000), (9, 9, 1),
+    (1, 1, 3),
+    (2, 2, 3),
+    (5, 5, 3),
+    (1, 10_000, 3),
+    (10_000, 1, 3),
+    (3, 3_000, 3),
+    (30, 10_000, 3),
+    (13, 7, 3),
+    (23, 23, 3),
+    (25, 31, 3),
+    (401, 1, 3),
+    (37, 401, 3),
+    (1, 1),
+    (1, 10_000),
+    (9, 9, 1),
 ]
 
 
@@ -179,8 +192,15 @@ def test_tiny_odd_and_grey_inputs_have_no_face(every_detector, name, shape):
 
 @pytest.mark.parametrize("name", ["hog", "mtcnn", "hog+mtcnn"])
 def test_a_greyscale_photo_is_searched_like_its_rgb_copy(every_detector, shared_data, name):
-    grey = np.asarray(Image.open(shared_data / "faces" / "stylegan" / "real" / sorted(
-        p.name for p in (shared_data / "faces" / "stylegan" / "real").glob("*.jpg"))[0]).convert("L"))
+    grey = np.asarray(
+        Image.open(
+            shared_data
+            / "faces"
+            / "stylegan"
+            / "real"
+            / sorted(p.name for p in (shared_data / "faces" / "stylegan" / "real").glob("*.jpg"))[0]
+        ).convert("L")
+    )
     detector = every_detector[name]
     boxes = detector.detect(grey)
     assert len(boxes) >= 1

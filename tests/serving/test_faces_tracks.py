@@ -74,9 +74,7 @@ def test_keyframes_cover_first_and_last():
 def test_real_clip_one_person_one_track(shared_videos):
     with av.open(str(shared_videos["dfdc_widuwuoiur"])) as container:
         frames = [
-            f.to_ndarray(format="rgb24")
-            for i, f in enumerate(container.decode(video=0))
-            if i % 25 == 0 and i < 250
+            f.to_ndarray(format="rgb24") for i, f in enumerate(container.decode(video=0)) if i % 25 == 0 and i < 250
         ]
     detector = create_detector("hog")
     dets = detect_frames(detector, frames, keyframe_every=4)
@@ -115,6 +113,7 @@ def test_detect_frames_follows_and_fills_gaps_from_neighbours():
     assert sorted(detector.full_calls) == [0, 8, 16]
     assert all(len(d) == 1 for d in dets), "frames before and after the keyframe are filled"
     assert len(link_tracks(dets)) == 1
+
     # Without region search, every frame gets a full search.
     class FullOnly:
         name = "full"

@@ -49,7 +49,7 @@ def apng(frames: int = 3, *, declare: int | None = None, width: int = 32, height
     at = data.index(b"acTL") - 4
     payload = struct.pack(">II", declare, 0)
     chunk = struct.pack(">I", 8) + b"acTL" + payload + struct.pack(">I", zlib.crc32(b"acTL" + payload))
-    return data[:at] + chunk + data[at + len(chunk):]
+    return data[:at] + chunk + data[at + len(chunk) :]
 
 
 def test_settings_carry_the_caps_into_intake_limits() -> None:
@@ -117,7 +117,9 @@ def test_a_video_over_the_frame_cap_is_refused_from_its_header() -> None:
     [("matroska", "ffv1", "ffv1"), ("avi", "rawvideo", "rawvideo"), ("matroska", "libx264rgb", "h264")],
 )
 def test_codecs_a_chat_video_never_uses_are_unsupported(container: str, codec: str, name: str) -> None:
-    data = video_bytes(frames=6, container=container, codec=codec, **({"pix_fmt": "rgb24"} if codec == "libx264rgb" else {}))
+    data = video_bytes(
+        frames=6, container=container, codec=codec, **({"pix_fmt": "rgb24"} if codec == "libx264rgb" else {})
+    )
     if name == "h264":  # still H.264: accepted
         assert load_media(data, limits=LIMITS, n_frames=2).codec == "h264"
         return

@@ -126,10 +126,16 @@ def seeds(shared_data: Path, shared_videos: dict[str, Path]) -> dict[str, bytes]
         "jpeg-progressive": _encode_image(photo, "JPEG", progressive=True, quality=85),
         "heif": _encode_image(photo, "HEIF", quality=60),  # libheif + libde265: iPhone photos
         "avif": _encode_image(photo, "AVIF", quality=60),  # refused as unsupported, never decoded
-        "gif-animated": _encode_image(animation[0].convert("P"), "GIF", save_all=True,
-                                      append_images=[a.convert("P") for a in animation[1:]], duration=100),
-        "webp-animated": _encode_image(animation[0], "WEBP", save_all=True, append_images=animation[1:],
-                                       duration=100, quality=70),
+        "gif-animated": _encode_image(
+            animation[0].convert("P"),
+            "GIF",
+            save_all=True,
+            append_images=[a.convert("P") for a in animation[1:]],
+            duration=100,
+        ),
+        "webp-animated": _encode_image(
+            animation[0], "WEBP", save_all=True, append_images=animation[1:], duration=100, quality=70
+        ),
         "apng": _encode_image(animation[0], "PNG", save_all=True, append_images=animation[1:], duration=100),
         "mp4": _encode_video(frames, "mp4", "libx264"),
         "mov": _encode_video(frames, "mov", "libx264"),
@@ -175,7 +181,7 @@ def _flip(data: bytes, spots: list[tuple[float, int]], head: bool) -> bytes:
 def _overwrite(data: bytes, where: float, junk: bytes, head: bool) -> bytes:
     span = min(len(data), 512) if head else len(data)
     at = int(where * max(0, span - 1))
-    return data[:at] + junk + data[at + len(junk):]
+    return data[:at] + junk + data[at + len(junk) :]
 
 
 def _field(data: bytes, tag_index: int, occurrence: int, skip: int, value: int, width: int, big: bool) -> bytes:
@@ -192,7 +198,7 @@ def _field(data: bytes, tag_index: int, occurrence: int, skip: int, value: int, 
     at = positions[occurrence % len(positions)] + len(tag) + skip
     fmt = (">" if big else "<") + ("H" if width == 2 else "I")
     packed = struct.pack(fmt, value & (0xFFFF if width == 2 else 0xFFFFFFFF))
-    return data[:at] + packed + data[at + len(packed):]
+    return data[:at] + packed + data[at + len(packed) :]
 
 
 def _nth(data: bytes, tag: bytes, n: int) -> int:
@@ -203,11 +209,11 @@ def _nth(data: bytes, tag: bytes, n: int) -> int:
 
 
 def _splice(a: bytes, b: bytes, cut_a: float, cut_b: float) -> bytes:
-    return a[: int(len(a) * cut_a)] + b[int(len(b) * cut_b):]
+    return a[: int(len(a) * cut_a)] + b[int(len(b) * cut_b) :]
 
 
 def _magic(data: bytes, magic: bytes) -> bytes:
-    return magic + data[len(magic):]
+    return magic + data[len(magic) :]
 
 
 def _repeat(data: bytes, start: float, length: int, times: int) -> bytes:
@@ -238,8 +244,15 @@ def mutated(draw: st.DrawFn, names: list[str]) -> Case:
         elif kind.startswith("overwrite"):
             data = _overwrite(data, draw(fractions), draw(st.binary(min_size=1, max_size=24)), kind == "overwrite-head")
         elif kind == "field":
-            data = _field(data, draw(st.integers(0, 64)), draw(st.integers(0, 7)), draw(st.integers(0, 12)),
-                          draw(st.sampled_from(EXTREMES)), draw(st.sampled_from((2, 4))), draw(st.booleans()))
+            data = _field(
+                data,
+                draw(st.integers(0, 64)),
+                draw(st.integers(0, 7)),
+                draw(st.integers(0, 12)),
+                draw(st.sampled_from(EXTREMES)),
+                draw(st.sampled_from((2, 4))),
+                draw(st.booleans()),
+            )
         elif kind == "splice":
             other = _SEEDS[draw(st.sampled_from(names))]
             data = _splice(data, other, draw(fractions), draw(fractions))
@@ -260,7 +273,7 @@ class Case(tuple):
     """(description, bytes) that prints short: hypothesis shows the failing case's repr, and
     its reproduction blob recreates the bytes."""
 
-    def __new__(cls, description: str, data: bytes) -> "Case":
+    def __new__(cls, description: str, data: bytes) -> Case:
         return super().__new__(cls, (description, data))
 
     def __repr__(self) -> str:
@@ -321,7 +334,7 @@ def check_load(description: str, data: bytes, tracebacks: _Tracebacks) -> str:
         assert isinstance(exc.message, str) and exc.message, description
         assert "Traceback" not in exc.message
         outcome = exc.code.value
-    except Exception as exc:  # noqa: BLE001 - the property under test
+    except Exception as exc:
         pytest.fail(f"{description}: load_media raised {type(exc).__name__}: {exc}")
     else:
         assert_sane_media(media)
@@ -350,7 +363,7 @@ def check_engine(engine: Engine, description: str, data: bytes, tracebacks: _Tra
     started = time.monotonic()
     try:
         result = engine.check(data, "fuzz.bin")
-    except Exception as exc:  # noqa: BLE001 - the property under test
+    except Exception as exc:
         pytest.fail(f"{description}: Engine.check raised {type(exc).__name__}: {exc}")
     elapsed = time.monotonic() - started
     assert isinstance(result, CheckResult)
@@ -401,7 +414,10 @@ def test_every_seed_is_accepted_as_it_is(seeds, seed_names, tracebacks) -> None:
         # ... and Pillow's ValueError("Truncated IHDR chunk") on a PNG whose IHDR says 12 bytes
         ("png IHDR one byte short", lambda s: s["png"][:8] + struct.pack(">I", 12) + s["png"][12:]),
         # ... and Pillow's IndexError from GIF.is_animated on a GIF cut inside its second frame
-        ("gif cut after its first frame", lambda s: s["gif-animated"][: _nth(s["gif-animated"], b"\x21\xf9\x04", 2) + 1]),
+        (
+            "gif cut after its first frame",
+            lambda s: s["gif-animated"][: _nth(s["gif-animated"], b"\x21\xf9\x04", 2) + 1],
+        ),
     ],
 )
 def test_named_nasty_inputs(seeds, tracebacks, engine, description: str, build: Callable[[dict], bytes]) -> None:

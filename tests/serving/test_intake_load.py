@@ -47,7 +47,9 @@ def test_enormous_file_is_refused_from_its_size_before_reading(tmp_path):
         huge.unlink()
         pytest.skip("tmp filesystem does not support sparse files")
     started = time.monotonic()
-    error = pytest.raises(IntakeError, load_media, huge, limits=LIMITS).value
+    with pytest.raises(IntakeError) as caught:
+        load_media(huge, limits=LIMITS)
+    error = caught.value
     assert time.monotonic() - started < 1.0
     assert error.code is ErrorCode.TOO_LARGE and "8589.9 MB" in error.message
 

@@ -217,9 +217,7 @@ def test_timeout_on_a_tiny_budget(shared_videos):
 
 def test_seeks_past_keyframes_when_samples_are_far_apart():
     # 200 frames at 10 fps with a keyframe every 10 frames; 4 samples -> seeking skips most frames
-    data = video_bytes(
-        frames=200, fps=10, options={"g": "10", "keyint_min": "10", "sc_threshold": "0", "bf": "0"}
-    )
+    data = video_bytes(frames=200, fps=10, options={"g": "10", "keyint_min": "10", "sc_threshold": "0", "bf": "0"})
     media = load_media(data, limits=LIMITS, n_frames=4)
     assert media.details["seeks"] >= 2 and media.details["frames_decoded"] < 100
     assert [round(f.t, 1) for f in media.frames] == [0.0, 6.6, 13.3, 19.9]
@@ -238,9 +236,7 @@ def test_skipping_that_leaves_too_few_frames_falls_back_to_a_full_decode(shared_
     container.close()
     container = open_container(data, LIMITS, "mp4")
     # keyframes only: this clip has 2, far fewer than the 8 samples asked for
-    frames, info = decode(
-        data, container, plan, limits=LIMITS, deadline=Deadline(20), n_frames=8, skip="NONKEY"
-    )
+    frames, info = decode(data, container, plan, limits=LIMITS, deadline=Deadline(20), n_frames=8, skip="NONKEY")
     container.close()
     assert len(frames) == 8 and info["strategy"].startswith("all") and "fallback" in info
 

@@ -78,8 +78,13 @@ def test_frozen_batchnorm_statistics_do_not_drift() -> None:
 
 
 def test_efficientnet_bad_arguments() -> None:
-    for bad in (dict(trainable_blocks=5.0), dict(trainable_blocks=17), dict(trainable_blocks=-2),
-                dict(stn_after_block=16), dict(dropout=1.0)):
+    for bad in (
+        dict(trainable_blocks=5.0),
+        dict(trainable_blocks=17),
+        dict(trainable_blocks=-2),
+        dict(stn_after_block=16),
+        dict(dropout=1.0),
+    ):
         with pytest.raises(ValueError):
             create_model("efficientnet_lite0", pretrained=False, **bad)
     with pytest.raises(TypeError, match="unexpected"):

@@ -46,8 +46,9 @@ def test_json_round_trip() -> None:
 
 def test_video_card() -> None:
     card = ModelCard.model_validate(
-        card_fields(architecture="resnext50_lstm", task="video", arch_args={}, sequence_length=32,
-                    fusion={"image_weight": 0.5})
+        card_fields(
+            architecture="resnext50_lstm", task="video", arch_args={}, sequence_length=32, fusion={"image_weight": 0.5}
+        )
     )
     assert card.sequence_length == 32
     with pytest.raises(ValidationError, match="sequence_length"):

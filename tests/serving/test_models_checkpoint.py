@@ -120,21 +120,40 @@ def test_pickle_in_place_of_safetensors_is_refused(tmp_path: Path) -> None:
         (lambda d: (d / "model.safetensors").unlink(), "no model.safetensors"),
         (lambda d: (d / "model_card.json").unlink(), "no model_card.json"),
         (lambda d: (d / "model.safetensors").write_bytes(b""), "not a valid safetensors"),
-        (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:300]),
-         "not a valid safetensors"),
+        (
+            lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:300]),
+            "not a valid safetensors",
+        ),
         (lambda d: (d / "model_card.json").write_text("{not json"), "invalid model card"),
-        (lambda d: (d / "model_card.json").write_text(
-            json.dumps({**json.loads((d / "model_card.json").read_text()), "temperature": -1})),
-         "invalid model card"),
-        (lambda d: (d / "model_card.json").write_text(
-            json.dumps({**json.loads((d / "model_card.json").read_text()), "arch_args": {"width": 4}})),
-         "weights do not fit"),
-        (lambda d: (d / "model_card.json").write_text(
-            json.dumps({**json.loads((d / "model_card.json").read_text()), "arch_args": {"depth": 4}})),
-         "cannot build tiny_cnn"),
+        (
+            lambda d: (d / "model_card.json").write_text(
+                json.dumps({**json.loads((d / "model_card.json").read_text()), "temperature": -1})
+            ),
+            "invalid model card",
+        ),
+        (
+            lambda d: (d / "model_card.json").write_text(
+                json.dumps({**json.loads((d / "model_card.json").read_text()), "arch_args": {"width": 4}})
+            ),
+            "weights do not fit",
+        ),
+        (
+            lambda d: (d / "model_card.json").write_text(
+                json.dumps({**json.loads((d / "model_card.json").read_text()), "arch_args": {"depth": 4}})
+            ),
+            "cannot build tiny_cnn",
+        ),
     ],
-    ids=["no-weights", "no-card", "empty", "truncated", "card-not-json", "card-invalid",
-         "wrong-shapes", "bad-arch-args"],
+    ids=[
+        "no-weights",
+        "no-card",
+        "empty",
+        "truncated",
+        "card-not-json",
+        "card-invalid",
+        "wrong-shapes",
+        "bad-arch-args",
+    ],
 )
 def test_broken_checkpoints_raise_checkpoint_error(tmp_path: Path, damage, message: str) -> None:
     save_checkpoint(_trained_tiny("tiny_cnn"), make_card(), tmp_path)
@@ -177,7 +196,12 @@ def test_read_card_without_building_the_model(tmp_path: Path) -> None:
 def test_init_checkpoint_image_is_imagenet_and_says_untrained() -> None:
     ckpt = init_checkpoint("image")
     card = ckpt.card
-    assert (card.trained, card.version, card.architecture, card.task) == (False, "untrained", "efficientnet_lite0", "image")
+    assert (card.trained, card.version, card.architecture, card.task) == (
+        False,
+        "untrained",
+        "efficientnet_lite0",
+        "image",
+    )
     assert (card.thresholds.real_below, card.thresholds.fake_at_or_above, card.temperature) == (0.35, 0.65, 1.0)
     assert card.input_size == 224 and card.mean == [0.485, 0.456, 0.406] and ckpt.path is None
     assert not ckpt.model.training

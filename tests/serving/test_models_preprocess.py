@@ -12,9 +12,15 @@ from serving.models import ModelCard, preprocess
 @pytest.fixture
 def card() -> ModelCard:
     return ModelCard(
-        name="p", version="1", architecture="tiny_cnn", task="image", input_size=32,
-        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225],
-        thresholds={"real_below": 0.35, "fake_at_or_above": 0.65}, trained=False,
+        name="p",
+        version="1",
+        architecture="tiny_cnn",
+        task="image",
+        input_size=32,
+        mean=[0.485, 0.456, 0.406],
+        std=[0.229, 0.224, 0.225],
+        thresholds={"real_below": 0.35, "fake_at_or_above": 0.65},
+        trained=False,
     )
 
 

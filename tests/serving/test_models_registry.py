@@ -8,8 +8,7 @@ import pytest
 from torch import nn
 
 from serving import models
-from serving.models import _registry
-from serving.models import UnknownModelError, create_model, list_models, model_task, register_model
+from serving.models import UnknownModelError, _registry, create_model, list_models, model_task, register_model
 
 
 @pytest.fixture

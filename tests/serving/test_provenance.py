@@ -129,9 +129,7 @@ def test_an_edit_of_a_generated_image_keeps_the_ai_origin(chain: Chain) -> None:
 
 
 def test_a_signer_on_the_trust_list_is_trusted(chain: Chain) -> None:
-    signed, _ = sign(
-        image_bytes(64, 64, "JPEG"), "image/jpeg", manifest("Imagen", "trainedAlgorithmicMedia"), chain
-    )
+    signed, _ = sign(image_bytes(64, 64, "JPEG"), "image/jpeg", manifest("Imagen", "trainedAlgorithmicMedia"), chain)
     trusting = build_c2pa_context(chain.ca_pem)
     p = read_provenance(signed, context=trusting)
     assert p.details["c2pa"]["trusted"] is True and p.trusted is True
@@ -142,9 +140,7 @@ def test_a_signer_on_the_trust_list_is_trusted(chain: Chain) -> None:
 
 
 def test_camera_capture_credentials_are_reported_not_ai(chain: Chain) -> None:
-    signed, _ = sign(
-        image_bytes(64, 48, "JPEG"), "image/jpeg", manifest("Leica Camera", "digitalCapture"), chain
-    )
+    signed, _ = sign(image_bytes(64, 48, "JPEG"), "image/jpeg", manifest("Leica Camera", "digitalCapture"), chain)
     p = read_provenance(signed)
     assert p.found is True and p.ai_generated is False
     assert p.source is ProvenanceSource.C2PA and p.signed is True and p.signature_valid is True
@@ -181,9 +177,7 @@ def test_credentials_naming_no_source_type_are_found_but_undecided(chain: Chain)
 
 
 def test_pixels_changed_after_signing_fail_validation(chain: Chain) -> None:
-    signed, store = sign(
-        image_bytes(64, 48, "PNG"), "image/png", manifest("DALL·E", "trainedAlgorithmicMedia"), chain
-    )
+    signed, store = sign(image_bytes(64, 48, "PNG"), "image/png", manifest("DALL·E", "trainedAlgorithmicMedia"), chain)
     # Flip one byte inside the IDAT chunk (the pixels), not the manifest.
     at = signed.index(b"IDAT") + 8
     tampered = signed[:at] + bytes([signed[at] ^ 0xFF]) + signed[at + 1 :]
@@ -207,7 +201,7 @@ def test_the_library_never_fetches_a_remote_manifest(chain: Chain) -> None:
     served: dict[str, bytes] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             hits.append(self.path)
             body = served.get("store", b"")
             self.send_response(200)
@@ -309,16 +303,12 @@ def test_xmp_capture_is_not_ai_and_unrelated_xmp_is_nothing() -> None:
     Image.fromarray(gradient(64, 48)).save(
         buffer,
         "JPEG",
-        xmp=xmp_packet(
-            **{"Iptc4xmpExt:DigitalSourceType": IPTC + "digitalCapture", "xmp:CreatorTool": "Canon EOS R5"}
-        ),
+        xmp=xmp_packet(**{"Iptc4xmpExt:DigitalSourceType": IPTC + "digitalCapture", "xmp:CreatorTool": "Canon EOS R5"}),
     )
     p = read_provenance(buffer.getvalue())
     assert p.found is True and p.ai_generated is False and p.source is ProvenanceSource.XMP
     buffer = io.BytesIO()
-    Image.fromarray(gradient(64, 48)).save(
-        buffer, "JPEG", xmp=xmp_packet(**{"xmp:CreatorTool": "Adobe Lightroom"})
-    )
+    Image.fromarray(gradient(64, 48)).save(buffer, "JPEG", xmp=xmp_packet(**{"xmp:CreatorTool": "Adobe Lightroom"}))
     p = read_provenance(buffer.getvalue())
     assert p.found is False and p.details["xmp"]["creator_tool"] == "Adobe Lightroom"
 
@@ -425,9 +415,7 @@ PNG_TEXTS = {
         + ", Model: sd_xl_base_1.0"
     },
     "ComfyUI": {
-        "prompt": json.dumps(
-            {"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse at dusk"}}}
-        ),
+        "prompt": json.dumps({"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse at dusk"}}}),
         "workflow": json.dumps({"nodes": [{"id": 6, "type": "CLIPTextEncode"}]}),
     },
     "InvokeAI": {"invokeai_metadata": json.dumps({"positive_prompt": "a fox", "model": {"name": "sdxl"}})},
@@ -523,9 +511,7 @@ def test_watermark_is_skipped_outside_generator_sizes_and_budget() -> None:
     assert "outside" in read_provenance(buffer.getvalue()).details["watermark"]["skipped"]
     buffer = io.BytesIO()
     Image.fromarray(natural_picture(1024)).save(buffer, "PNG")
-    assert read_provenance(buffer.getvalue(), budget_s=0.0).details["watermark"] == {
-        "skipped": "time budget spent"
-    }
+    assert read_provenance(buffer.getvalue(), budget_s=0.0).details["watermark"] == {"skipped": "time budget spent"}
 
 
 # --- hostile input: always a typed answer, quickly ----------------------------------------------
@@ -561,9 +547,7 @@ def hostile_inputs(chain: Chain) -> dict[str, bytes]:
     signed, store = sign(
         image_bytes(64, 48, "JPEG"), "image/jpeg", manifest("DALL·E", "trainedAlgorithmicMedia"), chain
     )
-    signed_png, _ = sign(
-        image_bytes(64, 48, "PNG"), "image/png", manifest("DALL·E", "trainedAlgorithmicMedia"), chain
-    )
+    signed_png, _ = sign(image_bytes(64, 48, "PNG"), "image/png", manifest("DALL·E", "trainedAlgorithmicMedia"), chain)
     app11 = signed.index(b"\xff\xeb")
     garbled = bytearray(signed)
     for offset in range(app11 + 40, app11 + 400, 7):
@@ -606,9 +590,7 @@ def test_hostile_input_gives_a_typed_answer_quickly(chain: Chain) -> None:
 def test_random_corruption_of_signed_files_never_raises(chain: Chain) -> None:
     rng = random.Random(11)
     for fmt in ("JPEG", "PNG"):
-        signed, _ = sign(
-            image_bytes(64, 48, fmt), MIME[fmt], manifest("DALL·E", "trainedAlgorithmicMedia"), chain
-        )
+        signed, _ = sign(image_bytes(64, 48, fmt), MIME[fmt], manifest("DALL·E", "trainedAlgorithmicMedia"), chain)
         for _ in range(40):
             data = bytearray(signed)
             for _ in range(rng.randint(1, 20)):
@@ -639,9 +621,7 @@ def test_not_bytes_is_answered_too() -> None:
 
 
 def test_fits_the_check_result(chain: Chain) -> None:
-    signed, _ = sign(
-        image_bytes(64, 48, "PNG"), "image/png", manifest("DALL·E", "trainedAlgorithmicMedia"), chain
-    )
+    signed, _ = sign(image_bytes(64, 48, "PNG"), "image/png", manifest("DALL·E", "trainedAlgorithmicMedia"), chain)
     result = CheckResult(verdict=Verdict.NO_FACE, provenance=read_provenance(signed))
     again = CheckResult.model_validate_json(json.dumps(result.to_json()))
     assert again.provenance.generator == "OpenAI DALL·E" and again.provenance.source is ProvenanceSource.C2PA

@@ -16,8 +16,14 @@ BANDS = {"real_below": 0.3, "fake_at_or_above": 0.7}
 
 @pytest.mark.parametrize(
     "p, expected",
-    [(0.0, Verdict.REAL), (0.2999, Verdict.REAL), (0.3, Verdict.UNCERTAIN), (0.6999, Verdict.UNCERTAIN),
-     (0.7, Verdict.FAKE), (1.0, Verdict.FAKE)],
+    [
+        (0.0, Verdict.REAL),
+        (0.2999, Verdict.REAL),
+        (0.3, Verdict.UNCERTAIN),
+        (0.6999, Verdict.UNCERTAIN),
+        (0.7, Verdict.FAKE),
+        (1.0, Verdict.FAKE),
+    ],
 )
 def test_band_edges(p, expected):
     assert band(p, BANDS) is expected

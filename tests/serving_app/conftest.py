@@ -44,9 +44,7 @@ def write_tiny_checkpoints(root: Path) -> tuple[Path, Path]:
 
     torch.manual_seed(0)  # the same weights every session: stable scores, stable screenshot
     image = init_checkpoint("image", name="tiny-test-image", architecture="tiny_cnn", input_size=64)
-    video = init_checkpoint(
-        "video", name="tiny-test-video", architecture="tiny_lstm", input_size=32, sequence_length=4
-    )
+    video = init_checkpoint("video", name="tiny-test-video", architecture="tiny_lstm", input_size=32, sequence_length=4)
     image_dir, video_dir = root / "image", root / "video"
     save_checkpoint(image.model, image.card, image_dir)
     save_checkpoint(video.model, video.card, video_dir)
@@ -83,10 +81,14 @@ class ServeApp:
             "ingress": {"num_cpus": 0.1},
             "prep": {"num_cpus": 0.3, "max_ongoing_requests": 64},
             # A generous batch wait so that concurrent requests visibly meet in one batch.
-            "image": {"num_cpus": 0.3, "max_batch_size": 16, "batch_wait_timeout_s": 0.25,
-                      "max_ongoing_requests": 64, "torch_threads": 1},
-            "video": {"num_cpus": 0.3, "max_batch_size": 4, "batch_wait_timeout_s": 0.05,
-                      "torch_threads": 1},
+            "image": {
+                "num_cpus": 0.3,
+                "max_batch_size": 16,
+                "batch_wait_timeout_s": 0.25,
+                "max_ongoing_requests": 64,
+                "torch_threads": 1,
+            },
+            "video": {"num_cpus": 0.3, "max_batch_size": 4, "batch_wait_timeout_s": 0.05, "torch_threads": 1},
         }
 
     def deploy(self) -> None:
@@ -99,21 +101,35 @@ class ServeApp:
 
         serve.start(http_options={"host": "127.0.0.1", "port": self.port})
         serve.run(build_app(self.main_args()), name="fakewatch", route_prefix="/")
-        shared = {"share_models_from": "fakewatch", "ingress": {"num_cpus": 0.1},
-                  "settings": {"image_model": str(self.image_dir), "video_model": str(self.video_dir)}}
+        shared = {
+            "share_models_from": "fakewatch",
+            "ingress": {"num_cpus": 0.1},
+            "settings": {"image_model": str(self.image_dir), "video_model": str(self.video_dir)},
+        }
         serve.run(
-            build_app({**shared, "settings": {**shared["settings"], "max_file_bytes": SMALL_CAP_BYTES},
-                       "max_in_flight": 1, "retry_after_s": 3}),
-            name="small", route_prefix="/small",
+            build_app(
+                {
+                    **shared,
+                    "settings": {**shared["settings"], "max_file_bytes": SMALL_CAP_BYTES},
+                    "max_in_flight": 1,
+                    "retry_after_s": 3,
+                }
+            ),
+            name="small",
+            route_prefix="/small",
         )
         serve.run(build_app({**shared, "request_timeout_s": 0.05}), name="hasty", route_prefix="/hasty")
         keyed = {**shared["settings"], "api_keys_file": str(self.key_file)}
-        serve.run(build_app({**shared, "settings": {**keyed, "api_access": "keys"}}),
-                  name="keyed", route_prefix="/keyed")
+        serve.run(
+            build_app({**shared, "settings": {**keyed, "api_access": "keys"}}), name="keyed", route_prefix="/keyed"
+        )
         public = {**keyed, "api_access": "public", "public_requests_per_minute": PUBLIC_REQUESTS_PER_MINUTE}
         serve.run(build_app({**shared, "settings": public}), name="public", route_prefix="/public")
-        serve.run(build_app({**shared, "settings": {**public, "trusted_proxies": ["127.0.0.1"]}}),
-                  name="proxied", route_prefix="/proxied")
+        serve.run(
+            build_app({**shared, "settings": {**public, "trusted_proxies": ["127.0.0.1"]}}),
+            name="proxied",
+            route_prefix="/proxied",
+        )
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -157,7 +173,9 @@ def face_image(shared_data: Path, serve_app: ServeApp) -> Path:
     candidates += sorted((shared_data / "faces" / "dfdc" / "real").glob("*.jpg"))[:6]
     for path in candidates:
         req = urllib.request.Request(
-            serve_app.url + "/v1/check", data=path.read_bytes(), method="POST",
+            serve_app.url + "/v1/check",
+            data=path.read_bytes(),
+            method="POST",
             headers={"Content-Type": "application/octet-stream"},
         )
         with urllib.request.urlopen(req, timeout=120) as resp:
@@ -185,8 +203,16 @@ class KeyStore:
         return json.loads(out.getvalue())
 
     def create(self, name: str, *, requests_per_minute: int = 600, bytes_per_hour: str = "1G") -> str:
-        made = self.ops("create", name, "--requests-per-minute", str(requests_per_minute),
-                        "--bytes-per-hour", bytes_per_hour, "--key-file", str(self.key_file))
+        made = self.ops(
+            "create",
+            name,
+            "--requests-per-minute",
+            str(requests_per_minute),
+            "--bytes-per-hour",
+            bytes_per_hour,
+            "--key-file",
+            str(self.key_file),
+        )
         return made["key"]
 
     def revoke(self, ident: str) -> dict:

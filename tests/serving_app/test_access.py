@@ -14,16 +14,29 @@ from tests.serving_app.conftest import CONFIG_PATH
 
 
 def request(*headers: tuple[str, str]) -> Request:
-    scope = {"type": "http", "method": "POST", "path": "/v1/check", "query_string": b"",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers], "client": ("127.0.0.1", 5000)}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/check",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        "client": ("127.0.0.1", 5000),
+    }
     return Request(scope)
 
 
 @pytest.mark.parametrize(
     ("access", "host", "mode"),
-    [("auto", "127.0.0.1", "open"), ("auto", "localhost", "open"), ("auto", "::1", "open"),
-     ("auto", "0.0.0.0", "keys"), ("auto", "10.1.2.3", "keys"), ("auto", None, "keys"),
-     ("keys", "127.0.0.1", "keys"), ("public", "0.0.0.0", "public")],
+    [
+        ("auto", "127.0.0.1", "open"),
+        ("auto", "localhost", "open"),
+        ("auto", "::1", "open"),
+        ("auto", "0.0.0.0", "keys"),
+        ("auto", "10.1.2.3", "keys"),
+        ("auto", None, "keys"),
+        ("keys", "127.0.0.1", "keys"),
+        ("public", "0.0.0.0", "public"),
+    ],
 )
 def test_mode_from_the_bind(access: str, host: str | None, mode: str) -> None:
     assert resolve_mode(access, host) == mode
@@ -32,10 +45,22 @@ def test_mode_from_the_bind(access: str, host: str | None, mode: str) -> None:
 def test_builder_takes_the_bind_from_args_or_settings(tmp_path) -> None:
     assert access_args(AppArgs())["mode"] == "open"  # settings.http_host: 127.0.0.1
     assert access_args(AppArgs(bind_host="0.0.0.0"))["mode"] == "keys"
-    made = access_args(AppArgs(settings={"api_access": "public", "api_keys_file": str(tmp_path / "k.json"),
-                                         "trusted_proxies": "10.0.0.0/8"}))
-    assert made == {"mode": "public", "keys_file": str(tmp_path / "k.json"), "public_requests_per_minute": 10,
-                    "public_bytes_per_hour": 500 * 1024 * 1024, "trusted_proxies": ["10.0.0.0/8"]}
+    made = access_args(
+        AppArgs(
+            settings={
+                "api_access": "public",
+                "api_keys_file": str(tmp_path / "k.json"),
+                "trusted_proxies": "10.0.0.0/8",
+            }
+        )
+    )
+    assert made == {
+        "mode": "public",
+        "keys_file": str(tmp_path / "k.json"),
+        "public_requests_per_minute": 10,
+        "public_bytes_per_hour": 500 * 1024 * 1024,
+        "trusted_proxies": ["10.0.0.0/8"],
+    }
 
 
 def test_the_shipped_serve_config_requires_keys() -> None:
@@ -92,15 +117,29 @@ async def test_refusals_come_before_the_body_is_read(tmp_path) -> None:
     access = Access("keys", tmp_path / "k.json", public_requests_per_minute=1, public_bytes_per_hour=1)
     card = {"name": "m", "version": "1", "trained": False}
     models = _Handle(card=card)
-    front = Front(_Handle(check=AssertionError("prep must not be called")), models, models,
-                  max_file_bytes=1000, request_timeout_s=5, max_in_flight=4, retry_after_s=7, access=access)
+    front = Front(
+        _Handle(check=AssertionError("prep must not be called")),
+        models,
+        models,
+        max_file_bytes=1000,
+        request_timeout_s=5,
+        max_in_flight=4,
+        retry_after_s=7,
+        access=access,
+    )
 
     def untouchable(*headers: tuple[str, str]) -> Request:
         async def receive() -> dict:
             raise AssertionError("the body was read")
 
-        scope = {"type": "http", "method": "POST", "path": "/v1/check", "query_string": b"",
-                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers], "client": ("203.0.113.5", 1)}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/check",
+            "query_string": b"",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+            "client": ("203.0.113.5", 1),
+        }
         return Request(scope, receive)
 
     no_key = await front.check(untouchable(("Content-Length", "500")), annotate=False)

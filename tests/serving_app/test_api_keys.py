@@ -29,8 +29,12 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def post(session: aiohttp.ClientSession, url: str, data: bytes, headers: dict[str, str] | None = None,
-               ) -> tuple[int, dict, float, aiohttp.typedefs.LooseHeaders]:
+async def post(
+    session: aiohttp.ClientSession,
+    url: str,
+    data: bytes,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict, float, aiohttp.typedefs.LooseHeaders]:
     started = time.monotonic()
     async with session.post(url + "/v1/check", data=data, headers=headers or {}) as resp:
         body = await resp.json(content_type=None)
@@ -165,14 +169,17 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
         return {"X-Forwarded-For": f"10.66.66.66, {client}"}
 
     async with aiohttp.ClientSession() as s:
-        first = [await post(s, proxied, photo, via_proxy("198.51.100.1")) for _ in range(PUBLIC_REQUESTS_PER_MINUTE + 1)]
+        first = [
+            await post(s, proxied, photo, via_proxy("198.51.100.1")) for _ in range(PUBLIC_REQUESTS_PER_MINUTE + 1)
+        ]
         other = await post(s, proxied, photo, via_proxy("198.51.100.2"))
     assert [a[0] for a in first] == [200] * PUBLIC_REQUESTS_PER_MINUTE + [429]
     assert other[0] == 200  # another client behind the same proxy is not locked out
 
 
-async def test_open_mode_on_loopback_keeps_keys_optional(serve_app: ServeApp, key_store: KeyStore,
-                                                         face_image: Path) -> None:
+async def test_open_mode_on_loopback_keeps_keys_optional(
+    serve_app: ServeApp, key_store: KeyStore, face_image: Path
+) -> None:
     key = await key_store.acreate("local-script")
     await asyncio.to_thread(wait_until_key_works, serve_app.url, key)
     photo = face_image.read_bytes()
@@ -206,9 +213,8 @@ async def test_the_bot_client_sends_its_key(keyed: str, key_store: KeyStore, fac
 
 
 async def test_openapi_documents_keys_and_their_errors(serve_app: ServeApp) -> None:
-    async with aiohttp.ClientSession() as s:
-        async with s.get(serve_app.url + "/keyed/openapi.json") as resp:
-            doc = await resp.json()
+    async with aiohttp.ClientSession() as s, s.get(serve_app.url + "/keyed/openapi.json") as resp:
+        doc = await resp.json()
     check = doc["paths"]["/v1/check"]["post"]
     for status in ("401", "429", "503"):
         schema = check["responses"][status]["content"]["application/json"]["schema"]

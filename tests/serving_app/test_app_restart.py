@@ -19,8 +19,13 @@ async def test_breaker_opens_while_the_app_is_down_then_recovers(serve_app: Serv
 
     photo = face_image.read_bytes()
     client = ServingClient(
-        serve_app.url, timeout_s=60, retries=1, breaker_threshold=2, breaker_reset_s=2.0,
-        backoff_base_s=0.05, backoff_max_s=0.1,
+        serve_app.url,
+        timeout_s=60,
+        retries=1,
+        breaker_threshold=2,
+        breaker_reset_s=2.0,
+        backoff_base_s=0.05,
+        backoff_max_s=0.1,
     )
     try:
         assert (await client.check(photo, filename="a.jpg")).verdict in {"real", "uncertain", "fake"}

@@ -20,8 +20,13 @@ def test_cpu_per_check_divides_each_process_by_answered_checks():
     before = {"MediaPrep": 1.0, "ImageModel": 2.0, "ray::ProxyActor": 0.5}
     after = {"MediaPrep": 1.5, "ImageModel": 2.2, "ray::ProxyActor": 0.6, "ray::new": 0.1}
     rows = bench._cpu_per_check(before, after, 100)
-    assert rows == {"MediaPrep": 5.0, "ImageModel": 2.0, "ray::ProxyActor": 1.0, "ray::new": 1.0,
-                    "all_ray_processes": 9.0}
+    assert rows == {
+        "MediaPrep": 5.0,
+        "ImageModel": 2.0,
+        "ray::ProxyActor": 1.0,
+        "ray::new": 1.0,
+        "all_ray_processes": 9.0,
+    }
     assert list(rows)[0] == "MediaPrep"  # the costliest first
     assert bench._cpu_per_check(before, after, 0) == {}
 
@@ -53,8 +58,13 @@ def test_batching_ceiling_is_what_a_free_model_would_give():
     assert bench.batching_ceiling({"all_ray_processes": 40.0}) is None  # no model row: no claim
     assert bench.batching_ceiling({}) is None
     rows = [
-        {"kind": "image", "batching": "off", "concurrency": 16, "checks_per_s": 10.0,
-         "cpu_ms_per_check": {"all_ray_processes": 50.0, "ImageModel": 25.0}},
+        {
+            "kind": "image",
+            "batching": "off",
+            "concurrency": 16,
+            "checks_per_s": 10.0,
+            "cpu_ms_per_check": {"all_ray_processes": 50.0, "ImageModel": 25.0},
+        },
         {"kind": "image", "batching": "on", "concurrency": 16, "checks_per_s": 15.0},
     ]
     summary = bench._summary(rows)

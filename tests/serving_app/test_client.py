@@ -89,8 +89,11 @@ class Script:
         form = await request.post()
         upload = form.get("file")
         self.received.append(
-            (getattr(upload, "filename", None), len(upload.file.read()) if upload else -1,
-             request.query.get("annotate"))
+            (
+                getattr(upload, "filename", None),
+                len(upload.file.read()) if upload else -1,
+                request.query.get("annotate"),
+            )
         )
         status, body, headers = self.answers.pop(0) if self.answers else (200, {"verdict": "real"}, {})
         text = body if isinstance(body, str) else json.dumps(body)

@@ -41,7 +41,9 @@ def test_typos_in_args_fail_loudly() -> None:
 
 def test_set_overrides_nest_and_parse_values() -> None:
     assert _parse_set(["image.max_batch_size=8", "settings.device=cpu", "max_in_flight=3"]) == {
-        "image": {"max_batch_size": 8}, "settings": {"device": "cpu"}, "max_in_flight": 3,
+        "image": {"max_batch_size": 8},
+        "settings": {"device": "cpu"},
+        "max_in_flight": 3,
     }
     with pytest.raises(SystemExit):
         _parse_set(["novalue"])
@@ -65,13 +67,30 @@ def test_fakewatch_serve_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> N
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "FAKEWATCH_IMAGE_MODEL": str(image_dir), "FAKEWATCH_VIDEO_MODEL": str(video_dir),
-           "FAKEWATCH_DEVICE": "cpu", "FAKEWATCH_RAY_ADDRESS": "", "RAY_ADDRESS": ""}
+    env = {
+        **os.environ,
+        "FAKEWATCH_IMAGE_MODEL": str(image_dir),
+        "FAKEWATCH_VIDEO_MODEL": str(video_dir),
+        "FAKEWATCH_DEVICE": "cpu",
+        "FAKEWATCH_RAY_ADDRESS": "",
+        "RAY_ADDRESS": "",
+    }
     # The defaults must fit a 2-CPU machine (a replica asking for more would stay pending).
-    cmd = [sys.executable, "-m", "fakewatch.cli", "serve", "--port", str(port), "--num-cpus", "2",
-           "--set", "settings.frames_per_video=4"]
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakewatch.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--num-cpus",
+        "2",
+        "--set",
+        "settings.frames_per_video=4",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 240
         while True:

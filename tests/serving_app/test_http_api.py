@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 VERDICTS = {"real", "uncertain", "fake", "no_face"}
 
 
-async def post_check(session: aiohttp.ClientSession, url: str, data: bytes, *, filename: str | None = None,
-                     annotate: bool = False) -> tuple[int, dict, aiohttp.typedefs.LooseHeaders]:
+async def post_check(
+    session: aiohttp.ClientSession, url: str, data: bytes, *, filename: str | None = None, annotate: bool = False
+) -> tuple[int, dict, aiohttp.typedefs.LooseHeaders]:
     form = aiohttp.FormData()
     form.add_field("file", data, filename=filename or "upload.bin", content_type="application/octet-stream")
     params = {"annotate": "true"} if annotate else {}
@@ -29,8 +30,9 @@ async def post_check(session: aiohttp.ClientSession, url: str, data: bytes, *, f
 
 async def test_image_check_returns_the_scan_json(serve_app: ServeApp, face_image: Path) -> None:
     async with aiohttp.ClientSession() as s:
-        status, body, headers = await post_check(s, serve_app.url, face_image.read_bytes(),
-                                                 filename="dir/../" + face_image.name, annotate=True)
+        status, body, headers = await post_check(
+            s, serve_app.url, face_image.read_bytes(), filename="dir/../" + face_image.name, annotate=True
+        )
     assert status == 200, body
     assert body["verdict"] in {"real", "uncertain", "fake"}
     assert body["kind"] == "image" and body["path"] == face_image.name
@@ -44,10 +46,11 @@ async def test_image_check_returns_the_scan_json(serve_app: ServeApp, face_image
 
 
 async def test_raw_body_works_too(serve_app: ServeApp, face_image: Path) -> None:
-    async with aiohttp.ClientSession() as s:
-        async with s.post(serve_app.url + "/v1/check", data=face_image.read_bytes(),
-                          params={"filename": "raw.jpg"}) as resp:
-            body = await resp.json()
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(serve_app.url + "/v1/check", data=face_image.read_bytes(), params={"filename": "raw.jpg"}) as resp,
+    ):
+        body = await resp.json()
     assert resp.status == 200 and body["path"] == "raw.jpg" and body["annotated_jpeg_base64"] is None
 
 
@@ -62,8 +65,7 @@ async def test_video_check(serve_app: ServeApp, shared_videos: dict[str, Path]) 
         assert body["timeline"] and body["faces"]
 
 
-async def test_sixteen_concurrent_checks_form_batches(serve_app: ServeApp, shared_data: Path,
-                                                      face_image: Path) -> None:
+async def test_sixteen_concurrent_checks_form_batches(serve_app: ServeApp, shared_data: Path, face_image: Path) -> None:
     photos = [face_image] + sorted((shared_data / "faces" / "stylegan" / "fake").glob("*.jpg"))[:15]
     async with aiohttp.ClientSession() as s:
         async with s.get(serve_app.url + "/v1/stats") as resp:
@@ -115,9 +117,8 @@ async def test_415_for_a_text_file(serve_app: ServeApp) -> None:
 
 
 async def test_415_for_an_empty_upload(serve_app: ServeApp) -> None:
-    async with aiohttp.ClientSession() as s:
-        async with s.post(serve_app.url + "/v1/check", data=b"") as resp:
-            body = await resp.json()
+    async with aiohttp.ClientSession() as s, s.post(serve_app.url + "/v1/check", data=b"") as resp:
+        body = await resp.json()
     assert resp.status == 415 and body["error"]["code"] == "empty"
 
 
@@ -132,9 +133,8 @@ async def test_422_for_a_truncated_mp4(serve_app: ServeApp, shared_videos: dict[
 async def test_400_for_multipart_without_file(serve_app: ServeApp) -> None:
     form = aiohttp.FormData()
     form.add_field("photo", b"\xff\xd8\xff", filename="x.jpg")  # a file, but not in field `file`
-    async with aiohttp.ClientSession() as s:
-        async with s.post(serve_app.url + "/v1/check", data=form) as resp:
-            body = await resp.json()
+    async with aiohttp.ClientSession() as s, s.post(serve_app.url + "/v1/check", data=form) as resp:
+        body = await resp.json()
     assert resp.status == 400 and body["error"]["code"] == "bad_request"
 
 
@@ -158,8 +158,9 @@ async def test_413_stops_reading_an_endless_chunked_upload(serve_app: ServeApp) 
 
     async with aiohttp.ClientSession() as s:
         start = time.monotonic()
-        async with s.post(serve_app.url + "/small/v1/check", data=endless(),
-                          timeout=aiohttp.ClientTimeout(total=30)) as resp:
+        async with s.post(
+            serve_app.url + "/small/v1/check", data=endless(), timeout=aiohttp.ClientTimeout(total=30)
+        ) as resp:
             body = await resp.json()
     assert resp.status == 413 and body["error"]["code"] == "too_large"
     assert time.monotonic() - start < 30
@@ -179,8 +180,9 @@ async def test_503_with_retry_after_when_overloaded(serve_app: ServeApp, face_im
     assert all(a[1]["error"]["code"] == "overloaded" and a[2]["Retry-After"] == "3" for a in overloaded)
 
 
-async def test_504_when_the_check_outlives_the_request_timeout(serve_app: ServeApp,
-                                                              shared_videos: dict[str, Path]) -> None:
+async def test_504_when_the_check_outlives_the_request_timeout(
+    serve_app: ServeApp, shared_videos: dict[str, Path]
+) -> None:
     clip = shared_videos["dfdc_lynaeydofd"].read_bytes()
     async with aiohttp.ClientSession() as s:
         status, body, _ = await post_check(s, serve_app.url + "/hasty", clip)

@@ -56,16 +56,28 @@ def _request(body: bytes) -> Request:
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    scope = {"type": "http", "method": "POST", "path": "/v1/check", "query_string": b"",
-             "headers": [(b"content-type", b"application/octet-stream")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/check",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/octet-stream")],
+    }
     return Request(scope, receive)
 
 
 def _front(prep_outcome: Any) -> Front:
     card = {"name": "m", "version": "1", "trained": False}
     models = _Handle(card=card)
-    return Front(_Handle(check=prep_outcome), models, models, max_file_bytes=1000,
-                 request_timeout_s=5, max_in_flight=4, retry_after_s=7)
+    return Front(
+        _Handle(check=prep_outcome),
+        models,
+        models,
+        max_file_bytes=1000,
+        request_timeout_s=5,
+        max_in_flight=4,
+        retry_after_s=7,
+    )
 
 
 async def test_model_queue_full_is_a_json_503_with_retry_after() -> None:

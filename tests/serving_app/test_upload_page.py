@@ -164,10 +164,7 @@ async def test_a_video_shows_people_timeline_and_moments(serve_app: ServeApp, sh
     assert await chart.locator("circle.moment").count() == len({m["t"] for m in data["moments"]})
     moments = page.locator("#moments li")
     assert await moments.count() == len(data["moments"]) >= 1
-    assert (
-        f"{100 * data['moments'][0]['fake_probability']:.1f}% likely fake"
-        in await moments.nth(0).inner_text()
-    )
+    assert f"{100 * data['moments'][0]['fake_probability']:.1f}% likely fake" in await moments.nth(0).inner_text()
     await fits_a_phone(page)
     assert external == []
     ARTIFACTS.mkdir(exist_ok=True)
@@ -220,15 +217,11 @@ async def test_verdict_wording(serve_app: ServeApp, face_image: Path, page) -> N
     empty = read_provenance(face_image.read_bytes())
     assert marked.ai_generated is True and empty.found is False
 
-    await render(
-        page, serve_app, face.model_copy(update={"verdict": Verdict.REAL, "reason": Reason.FACE_MODEL})
-    )
+    await render(page, serve_app, face.model_copy(update={"verdict": Verdict.REAL, "reason": Reason.FACE_MODEL}))
     assert (await page.locator("#summary").inner_text()).startswith("No signs of face manipulation found")
     assert "faces only" in await page.locator("#limits").inner_text()
 
-    await render(
-        page, serve_app, face.model_copy(update={"verdict": Verdict.FAKE, "reason": Reason.FACE_MODEL})
-    )
+    await render(page, serve_app, face.model_copy(update={"verdict": Verdict.FAKE, "reason": Reason.FACE_MODEL}))
     assert "face model found signs of face manipulation" in await page.locator("#summary").inner_text()
 
     await render(

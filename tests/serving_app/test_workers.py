@@ -87,8 +87,16 @@ async def test_check_flow_end_to_end_in_process(engine, shared_data: Path, share
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("a.jpg", "a.jpg"), ("../../etc/passwd", "passwd"), ("C:\\x\\y.png", "y.png"),
-     ("dir%2F..%2Fz.jpg", "z.jpg"), ("", None), (None, None), ("x" * 300, "x" * 200), ("a\x00b\n.jpg", "ab.jpg")],
+    [
+        ("a.jpg", "a.jpg"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\y.png", "y.png"),
+        ("dir%2F..%2Fz.jpg", "z.jpg"),
+        ("", None),
+        (None, None),
+        ("x" * 300, "x" * 200),
+        ("a\x00b\n.jpg", "ab.jpg"),
+    ],
 )
 def test_clean_filename(raw, clean) -> None:
     assert clean_filename(raw) == clean
@@ -96,8 +104,15 @@ def test_clean_filename(raw, clean) -> None:
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [(ErrorCode.TOO_LARGE, 413), (ErrorCode.TOO_LONG, 413), (ErrorCode.UNSUPPORTED, 415),
-     (ErrorCode.EMPTY, 415), (ErrorCode.CORRUPT, 422), (ErrorCode.TIMEOUT, 422), (ErrorCode.INTERNAL, 500)],
+    [
+        (ErrorCode.TOO_LARGE, 413),
+        (ErrorCode.TOO_LONG, 413),
+        (ErrorCode.UNSUPPORTED, 415),
+        (ErrorCode.EMPTY, 415),
+        (ErrorCode.CORRUPT, 422),
+        (ErrorCode.TIMEOUT, 422),
+        (ErrorCode.INTERNAL, 500),
+    ],
 )
 def test_status_for_invalid_results(code, status) -> None:
     assert status_for(CheckResult.invalid(None, code, "m")) == status

@@ -14,8 +14,8 @@ def tiny_cache(shared_data: Path, tmp_path_factory) -> Path:
     from training.datasets import collect_samples
 
     cache = tmp_path_factory.mktemp("cache")
-    samples, roots = collect_samples(shared_data=shared_data, shared_sources=("dfdc", "mesonet", "stylegan"),
-                                     limit=14, val_fraction=0.4)
-    build_cache(samples, cache, config=CacheConfig(size=64, frames_per_video=8), workers=1, roots=roots,
-                progress=False)
+    samples, roots = collect_samples(
+        shared_data=shared_data, shared_sources=("dfdc", "mesonet", "stylegan"), limit=14, val_fraction=0.4
+    )
+    build_cache(samples, cache, config=CacheConfig(size=64, frames_per_video=8), workers=1, roots=roots, progress=False)
     return cache

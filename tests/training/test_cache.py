@@ -49,8 +49,9 @@ def test_redo_no_face_searches_again_with_the_fallback(shared_data: Path, tmp_pa
     assert report["folder"]["no_face"] == 1
     build_cache(samples, cache, config=CacheConfig(size=64), workers=1, roots=roots, progress=False)
     assert summarize(read_manifest(cache))["folder"]["no_face"] == 1  # resuming redoes nothing
-    report = build_cache(samples, cache, config=CacheConfig(size=64), workers=1, roots=roots, progress=False,
-                         redo_no_face=True)
+    report = build_cache(
+        samples, cache, config=CacheConfig(size=64), workers=1, roots=roots, progress=False, redo_no_face=True
+    )
     assert report["folder"] == {"inputs": 2, "crops": 2, "no_face": 0, "errors": 0, "no_face_rate": 0.0}
     rows = read_manifest(cache)
     assert len(rows) == 2 and {r["status"] for r in rows} == {"ok"}

@@ -119,13 +119,20 @@ def test_dfdc_metadata(tmp_path: Path):
     part = tmp_path / "dfdc_train_part_0"
     touch(part / "real1.mp4")
     touch(part / "fake1.mp4")
-    (part / "metadata.json").write_text(json.dumps({
-        "real1.mp4": {"label": "REAL", "split": "train", "original": None},
-        "fake1.mp4": {"label": "FAKE", "split": "train", "original": "real1.mp4"},
-        "absent.mp4": {"label": "FAKE", "split": "train", "original": "real1.mp4"},
-    }))
+    (part / "metadata.json").write_text(
+        json.dumps(
+            {
+                "real1.mp4": {"label": "REAL", "split": "train", "original": None},
+                "fake1.mp4": {"label": "FAKE", "split": "train", "original": "real1.mp4"},
+                "absent.mp4": {"label": "FAKE", "split": "train", "original": "real1.mp4"},
+            }
+        )
+    )
     samples = list(dfdc_samples(tmp_path))
-    assert [(s.path.name, s.label, s.group) for s in samples] == [("fake1.mp4", 1, "real1.mp4"), ("real1.mp4", 0, "real1.mp4")]
+    assert [(s.path.name, s.label, s.group) for s in samples] == [
+        ("fake1.mp4", 1, "real1.mp4"),
+        ("real1.mp4", 0, "real1.mp4"),
+    ]
     (part / "metadata.json").write_text(json.dumps({"fake1.mp4": {"label": "FAKE"}}))
     with pytest.raises(DatasetError, match="original"):
         list(dfdc_samples(tmp_path))

@@ -24,8 +24,16 @@ def test_smooth_path_is_smooth():
 
 
 def test_plan_keeps_labels_groups_and_sequences():
-    rows = [{"source": "mesonet", "file": f"faces/mesonet/fake/12_{i}.jpg", "crop": f"c{i}.jpg", "label": "1",
-             "group": "12"} for i in range(20)]
+    rows = [
+        {
+            "source": "mesonet",
+            "file": f"faces/mesonet/fake/12_{i}.jpg",
+            "crop": f"c{i}.jpg",
+            "label": "1",
+            "group": "12",
+        }
+        for i in range(20)
+    ]
     rows += [{"source": "dfdc", "file": "faces/dfdc/real/a.jpg", "crop": "a.jpg", "label": "0", "group": "a.mp4"}]
     specs = plan_clips(rows, per_crop=1.0, seed=0)
     still = [s for s in specs if s.kind == "still"]

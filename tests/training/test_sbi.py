@@ -36,7 +36,7 @@ def test_blend_changes_only_inside_mask(real_crop):
 
 def test_landmarks_found_on_a_real_face(real_crop):
     points = face_landmarks(real_crop)
-    assert points is not None and points.shape == (72, 2) or points.shape[0] >= 68
+    assert (points is not None and points.shape == (72, 2)) or points.shape[0] >= 68
     side = real_crop.shape[0]
     assert (points >= -side * 0.1).all() and (points <= side * 1.1).all()
 

@@ -23,7 +23,10 @@ def write_config(path: Path, **sections) -> Path:
 def image_run(tiny_cache, tmp_path_factory):
     out = tmp_path_factory.mktemp("image_run")
     cfg = write_config(
-        out / "tiny.yaml", name="tiny_image", stage="image", out_dir=str(out / "runs"),
+        out / "tiny.yaml",
+        name="tiny_image",
+        stage="image",
+        out_dir=str(out / "runs"),
         model={"architecture": "tiny_cnn", "pretrained": False},
         data={"cache_dir": str(tiny_cache), "input_size": 48, "workers": 0},
         sbi={"enabled": True, "probability": 0.5},
@@ -37,8 +40,17 @@ def image_run(tiny_cache, tmp_path_factory):
 def test_image_run_writes_everything(image_run):
     out, summary = image_run
     run = out / "runs" / "tiny_image"
-    for name in ("metrics.csv", "training_curves.png", "roc.png", "reliability.png", "per_source.csv",
-                 "best.safetensors", "state/state.json", "state/optimizer.safetensors", "summary.json"):
+    for name in (
+        "metrics.csv",
+        "training_curves.png",
+        "roc.png",
+        "reliability.png",
+        "per_source.csv",
+        "best.safetensors",
+        "state/state.json",
+        "state/optimizer.safetensors",
+        "summary.json",
+    ):
         assert (run / name).exists(), name
     card = json.loads((out / "export" / "model_card.json").read_text())
     assert card["trained"] is True and card["architecture"] == "tiny_cnn" and card["input_size"] == 48
@@ -103,7 +115,10 @@ def test_init_from_starts_at_a_checkpoint(image_run, tiny_cache, tmp_path):
         init_from_checkpoint(create_model("efficientnet_lite0", pretrained=False), export, "efficientnet_lite0")
 
     cfg = write_config(
-        tmp_path / "more.yaml", name="more", stage="image", out_dir=str(tmp_path),
+        tmp_path / "more.yaml",
+        name="more",
+        stage="image",
+        out_dir=str(tmp_path),
         model={"architecture": "tiny_cnn", "pretrained": False, "init_from": str(export)},
         data={"cache_dir": str(tiny_cache), "input_size": 48, "workers": 0},
         optim={"epochs": 1, "batch_size": 8, "steps_per_epoch": 1, "warmup_steps": 0},
@@ -123,7 +138,6 @@ def test_early_stopping_stops():
 
 
 def test_mean_source_auc_weighs_each_source_equally():
-    import numpy as np
 
     from training.train import Task, selection_metric
 
@@ -145,7 +159,10 @@ def test_run_with_mean_source_auc_and_source_weights(tiny_cache, tmp_path):
     import io
 
     cfg = write_config(
-        tmp_path / "msa.yaml", name="msa", stage="image", out_dir=str(tmp_path),
+        tmp_path / "msa.yaml",
+        name="msa",
+        stage="image",
+        out_dir=str(tmp_path),
         model={"architecture": "tiny_cnn", "pretrained": False},
         data={"cache_dir": str(tiny_cache), "input_size": 32, "workers": 0, "source_weights": {"stylegan": 2.0}},
         augment={"enabled": False},
@@ -162,7 +179,10 @@ def test_run_with_mean_source_auc_and_source_weights(tiny_cache, tmp_path):
 
 def test_training_stops_early_when_auc_stalls(tiny_cache, tmp_path):
     cfg = write_config(
-        tmp_path / "stall.yaml", name="stall", stage="image", out_dir=str(tmp_path),
+        tmp_path / "stall.yaml",
+        name="stall",
+        stage="image",
+        out_dir=str(tmp_path),
         model={"architecture": "tiny_cnn", "pretrained": False},
         data={"cache_dir": str(tiny_cache), "input_size": 32, "workers": 0},
         augment={"enabled": False},
@@ -177,7 +197,10 @@ def test_training_stops_early_when_auc_stalls(tiny_cache, tmp_path):
 def test_video_two_stages(tiny_cache, image_run, tmp_path, shared_videos):
     out, _ = image_run
     stage1 = write_config(
-        tmp_path / "s1.yaml", name="s1", stage="video_encoder", out_dir=str(tmp_path),
+        tmp_path / "s1.yaml",
+        name="s1",
+        stage="video_encoder",
+        out_dir=str(tmp_path),
         model={"architecture": "tiny_lstm", "pretrained": False},
         data={"cache_dir": str(tiny_cache), "input_size": 32, "workers": 0},
         optim={"epochs": 1, "batch_size": 8, "steps_per_epoch": 2, "warmup_steps": 1},
@@ -185,13 +208,22 @@ def test_video_two_stages(tiny_cache, image_run, tmp_path, shared_videos):
     )
     run_training(load_config(stage1))
     stage2 = write_config(
-        tmp_path / "s2.yaml", name="s2", stage="video_lstm", out_dir=str(tmp_path),
+        tmp_path / "s2.yaml",
+        name="s2",
+        stage="video_lstm",
+        out_dir=str(tmp_path),
         model={"architecture": "tiny_lstm", "pretrained": False},
         data={"cache_dir": str(tiny_cache), "input_size": 32, "workers": 0},
         optim={"epochs": 2, "batch_size": 4, "steps_per_epoch": 3, "warmup_steps": 1},
-        video={"encoder_from": str(tmp_path / "s1"), "sequence_length": 8, "clip_length": 4,
-               "pseudo_clips_per_crop": 0.5, "max_train_clips": 20, "max_val_clips": 12,
-               "image_model": str(out / "export")},
+        video={
+            "encoder_from": str(tmp_path / "s1"),
+            "sequence_length": 8,
+            "clip_length": 4,
+            "pseudo_clips_per_crop": 0.5,
+            "max_train_clips": 20,
+            "max_val_clips": 12,
+            "image_model": str(out / "export"),
+        },
         export={"directory": str(tmp_path / "video_export"), "name": "tiny-video", "half": False},
     )
     summary = run_training(load_config(stage2))
@@ -205,8 +237,11 @@ def test_video_two_stages(tiny_cache, image_run, tmp_path, shared_videos):
     from fakewatch.settings import Settings
     from serving.engine import Engine
 
-    engine = Engine(Settings(environment="test", frames_per_video=8), image_ckpt=out / "export",
-                    video_ckpt=tmp_path / "video_export")
+    engine = Engine(
+        Settings(environment="test", frames_per_video=8),
+        image_ckpt=out / "export",
+        video_ckpt=tmp_path / "video_export",
+    )
     result = engine.check(shared_videos["ffpp_cyshih704_real"])
     assert result.kind == "video" and result.verdict in ("real", "uncertain", "fake")
     assert result.model.trained is True
@@ -259,9 +294,15 @@ def test_init_from_several_checkpoints_starts_at_their_weighted_average(image_ru
             init_from_checkpoint(soup, [out / "export", tmp_path / "other"], "tiny_cnn", weights=bad)
 
     cfg = write_config(
-        tmp_path / "soup.yaml", name="soup", stage="image", out_dir=str(tmp_path),
-        model={"architecture": "tiny_cnn", "pretrained": False,
-               "init_from": [str(out / "export"), str(tmp_path / "other")]},
+        tmp_path / "soup.yaml",
+        name="soup",
+        stage="image",
+        out_dir=str(tmp_path),
+        model={
+            "architecture": "tiny_cnn",
+            "pretrained": False,
+            "init_from": [str(out / "export"), str(tmp_path / "other")],
+        },
         data={"cache_dir": str(tiny_cache), "input_size": 48, "workers": 0},
         optim={"epochs": 0, "batch_size": 8},
     )

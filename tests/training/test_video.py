@@ -18,6 +18,9 @@ def test_fusion_weight_follows_log_loss_not_auc():
 
 
 def test_fusion_weight_ties_go_to_the_higher_auc_then_the_lower_weight():
-    table = {"0.2": {"auc": 0.90, "log_loss": 0.3}, "0.4": {"auc": 0.95, "log_loss": 0.3},
-             "0.6": {"auc": 0.95, "log_loss": 0.3}}
+    table = {
+        "0.2": {"auc": 0.90, "log_loss": 0.3},
+        "0.4": {"auc": 0.95, "log_loss": 0.3},
+        "0.6": {"auc": 0.95, "log_loss": 0.3},
+    }
     assert pick_video_weight(table) == 0.4

@@ -15,9 +15,9 @@ __all__ = [
     "shared_video_samples",
 ]
 
-from training.datasets._celebdf import celebdf_samples  # noqa: E402
-from training.datasets._collect import collect_samples  # noqa: E402
-from training.datasets._dfdc import dfdc_samples  # noqa: E402
-from training.datasets._ffpp import FFPP_METHODS, ffpp_samples  # noqa: E402
+from training.datasets._celebdf import celebdf_samples
+from training.datasets._collect import collect_samples
+from training.datasets._dfdc import dfdc_samples
+from training.datasets._ffpp import FFPP_METHODS, ffpp_samples
 
 __all__ += ["FFPP_METHODS", "celebdf_samples", "collect_samples", "dfdc_samples", "ffpp_samples"]

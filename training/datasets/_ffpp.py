@@ -45,8 +45,10 @@ def _pair_group(a: str, b: str) -> str:
 
 def ffpp_samples(root: Path, *, compression: str = "c23", methods: tuple[str, ...] = FFPP_METHODS) -> Iterator[Sample]:
     root = require_dir(Path(root), "FaceForensics++ root")
-    originals = require_dir(root / "original_sequences" / "youtube" / compression / "videos",
-                            f"FaceForensics++ original_sequences/youtube/{compression}/videos")
+    originals = require_dir(
+        root / "original_sequences" / "youtube" / compression / "videos",
+        f"FaceForensics++ original_sequences/youtube/{compression}/videos",
+    )
     splits = _official_splits(root)
     partner: dict[str, str] = {}
     fakes: list[tuple[Path, str, str, str]] = []

@@ -8,14 +8,15 @@ Revises: 0001
 Create Date: 2026-11-25 21:40:00
 
 """
-from typing import Sequence, Union
+
+from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 COVERING = ["verdict", "media_kind", "source", "status", "model_version", "chat_id", "latency_ms",
             "fake_probability"]  # fmt: skip
