@@ -14,8 +14,8 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("serving.cli:scan_main", "check images/videos and print verdicts"),
     "evaluate": ("serving.cli:evaluate_main", "measure the engine on a real/ fake/ folder"),
-    "train": ("training._cli:train_main", "train a model from a YAML/TOML config"),
-    "prepare-data": ("training._cli:prepare_main", "build the face-crop cache for training"),
+    "train": ("training.cli:train_main", "train a model from a YAML/TOML config"),
+    "prepare-data": ("training.cli:prepare_main", "build the face-crop cache for training"),
     "serve": ("serving.app.cli:serve_main", "start a local Ray and the Serve app"),
     "bot": ("bot.cli:bot_main", "run the Telegram bot (polling or webhook)"),
     "db": ("fakewatch.db_cli:db_main", "database migrations (upgrade, check)"),

@@ -42,7 +42,10 @@ def jpeg_recompress(rgb: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 image
         return rgb
-    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if decoded is None:  # pragma: no cover - we just encoded it
+        return rgb
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 
 def downscale_upscale(rgb: np.ndarray, scale: float) -> np.ndarray:

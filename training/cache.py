@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training._constants import (
+from training.constants import (
     CACHE_CROP_SIZE,
     CACHE_JPEG_QUALITY,
     LABEL_NAMES,
@@ -248,7 +248,7 @@ def build_cache(
             bar = tqdm(total=len(todo), desc="face crops", unit="file", disable=not progress)
             if workers <= 1:
                 _init_worker(config, str(cache_dir))
-                results = map(_process, todo)
+                results: Iterable[list[dict]] = map(_process, todo)
                 pool = None
             else:
                 pool = mp.get_context("spawn").Pool(workers, _init_worker, (config, str(cache_dir)))

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
-from training._constants import FAKE, STATUS_OK
 from training.augment import AugmentConfig, ChatAppAugment
 from training.cache import read_manifest
+from training.constants import FAKE, STATUS_OK
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -99,7 +99,12 @@ class CropDataset(Dataset):
         row = self.rows[index]
         rgb = read_crop(self.cache_dir, row["crop"])
         label = int(row["label"])
-        if self.sbi_probability and label != FAKE and self._rng.random() < self.sbi_probability:
+        if (
+            self.sbi_probability
+            and label != FAKE
+            and self._rng is not None
+            and self._rng.random() < self.sbi_probability
+        ):
             from training.sbi import self_blend
 
             blended = self_blend(rgb, rng=self._rng)
@@ -140,5 +145,8 @@ def make_sampler(
 ) -> WeightedRandomSampler:
     generator = torch.Generator().manual_seed(seed)
     return WeightedRandomSampler(
-        balanced_weights(rows, source_temperature, source_weights), num_samples, replacement=True, generator=generator
+        balanced_weights(rows, source_temperature, source_weights).tolist(),
+        num_samples,
+        replacement=True,
+        generator=generator,
     )

@@ -43,7 +43,7 @@ def landmark_mask(shape: tuple[int, int], points: np.ndarray, rng: np.random.Gen
     """Soft float mask in [0, 1]: convex hull, elastic deformation, random erosion/dilation, blurred edge."""
     h, w = shape
     hull = cv2.convexHull(points.astype(np.int32))
-    mask = np.zeros((h, w), np.float32)
+    mask: np.ndarray = np.zeros((h, w), np.float32)
     cv2.fillConvexPoly(mask, hull, 1.0)
     # elastic deformation: a smooth random displacement field
     alpha, sigma = rng.uniform(0.02, 0.06) * w, rng.uniform(0.04, 0.08) * w
@@ -65,7 +65,7 @@ def landmark_mask(shape: tuple[int, int], points: np.ndarray, rng: np.random.Gen
 
 def _transform_source(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The copy that gets blended in: colour shift, sharpen or blur, slight scale and shift."""
-    x = rgb.astype(np.float32)
+    x: np.ndarray = rgb.astype(np.float32)
     x += rng.uniform(-12, 12, size=3)  # per-channel shift
     x = (x - 128) * rng.uniform(0.9, 1.1) + 128 + rng.uniform(-10, 10)
     x = np.clip(x, 0, 255).astype(np.uint8)

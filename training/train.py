@@ -24,7 +24,6 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from training._state import load_state, load_weights, save_state, save_weights, write_json
 from training.augment import AugmentConfig
 from training.calibration import calibrate
 from training.config import TrainConfig
 from training.metrics import binary_metrics, sigmoid
+from training.state import load_state, load_weights, save_state, save_weights, write_json
+from training.task import Task, evaluate_task
 
 log = logging.getLogger(__name__)
 
@@ -86,36 +86,6 @@ class EarlyStopping:
     @property
     def should_stop(self) -> bool:
         return self.bad >= self.patience
-
-
-@dataclass
-class Task:
-    """What differs between stages: the model, how a batch becomes logits, the data."""
-
-    model: nn.Module
-    train_loader: Any
-    val_loader: Any
-    forward: Callable[[nn.Module, Any, torch.device], tuple[torch.Tensor, torch.Tensor]]
-    val_meta: list[dict[str, Any]]  # one dict per validation item: source, group, kind...
-    card_fields: dict[str, Any]
-    pos_weight: float | None = None
-    extra_training: dict[str, Any] = field(default_factory=dict)
-    epoch_val_loader: Any = None  # a fixed subsample for per-epoch early stopping (None: val_loader)
-    epoch_val_indices: list[int] | None = None  # which val items that subsample holds
-    post_calibrate: Callable[..., dict[str, Any]] | None = None  # video: fusion + fused bands
-
-
-def _evaluate(task: Task, device: torch.device, loader: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    task.model.eval()
-    logits, labels = [], []
-    with torch.inference_mode():
-        for batch in loader if loader is not None else task.val_loader:
-            out, y = task.forward(task.model, batch, device)
-            logits.append(out.float().cpu().numpy())
-            labels.append(y.cpu().numpy())
-    return np.concatenate(logits) if logits else np.zeros(0), np.concatenate(labels).astype(
-        np.int64
-    ) if labels else np.zeros(0, np.int64)
 
 
 def per_group_metrics(
@@ -188,7 +158,9 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
     val_ds = CropDataset(val_rows, data.cache_dir, data.input_size)
     bs = config.optim.batch_size
     steps = config.optim.steps_per_epoch or max(1, len(train_rows) // bs)
-    loader_args = dict(num_workers=data.workers, persistent_workers=data.workers > 0, pin_memory=device.type == "cuda")
+    loader_args: dict[str, Any] = dict(
+        num_workers=data.workers, persistent_workers=data.workers > 0, pin_memory=device.type == "cuda"
+    )
     if data.balance == "sampler":
         sampler = make_sampler(
             train_rows, data.source_temperature, steps * bs, config.seed, source_weights=data.source_weights
@@ -276,7 +248,7 @@ def init_from_checkpoint(
     better than each. ``weights`` (default equal) must be positive; they are normalised.
     """
     single = isinstance(directory, (str, Path))
-    directories = [Path(directory)] if single else list(directory)
+    directories = [Path(directory)] if isinstance(directory, (str, Path)) else list(directory)
     if not directories:
         raise ValueError("init_from needs at least one checkpoint directory")
     weights = [1.0] * len(directories) if weights is None else [float(w) for w in weights]
@@ -419,7 +391,7 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
             if elapsed_before + time.time() - started > time_limit:
                 out_of_time = True
                 break
-        val_logits, val_labels = _evaluate(task, device, task.epoch_val_loader)
+        val_logits, val_labels = evaluate_task(task, device, task.epoch_val_loader)
         val_probs = sigmoid(val_logits)
         metrics = binary_metrics(val_labels, val_probs)
         selection = selection_metric(config.early_stop.metric, task, val_labels, val_probs, metrics)
@@ -513,7 +485,7 @@ def finish(
             return image_logits(m, x.to(dev).contiguous(memory_format=torch.channels_last), tta), y.to(dev)
 
         task.forward = forward_tta
-    logits, labels = _evaluate(task, torch.device("cpu"))
+    logits, labels = evaluate_task(task, torch.device("cpu"))
     cal = calibrate(logits, labels, target_precision=config.export.target_precision)
     probs = sigmoid(logits / cal["temperature"])
     overall = binary_metrics(labels, probs)
@@ -602,9 +574,9 @@ def _keep_fp16_if_lossless(model, card, directory: Path, task: Task) -> Path:
     half = load_checkpoint(directory).model
     loader = task.epoch_val_loader or task.val_loader
     task.model = model
-    logits32, _ = _evaluate(task, torch.device("cpu"), loader)
+    logits32, _ = evaluate_task(task, torch.device("cpu"), loader)
     task.model = half
-    logits16, _ = _evaluate(task, torch.device("cpu"), loader)
+    logits16, _ = evaluate_task(task, torch.device("cpu"), loader)
     task.model = model
     drift = (
         float(np.max(np.abs(sigmoid(logits16 / card.temperature) - sigmoid(logits32 / card.temperature))))

@@ -103,7 +103,7 @@ class FeatureDataset(Dataset):
 
 def _features(config: TrainConfig, model, split_specs: dict[str, list[ClipSpec]], run_dir: Path):
     """Encoded features per split, cached in the run directory."""
-    out = {}
+    out: dict[str, tuple[Any, ...]] = {}
     for split, specs in split_specs.items():
         path = run_dir / f"features_{split}.safetensors"
         if path.exists():
@@ -122,7 +122,7 @@ def _features(config: TrainConfig, model, split_specs: dict[str, list[ClipSpec]]
 
 def build_lstm_task(config: TrainConfig, device: torch.device):
     from serving.models import IMAGENET_MEAN, IMAGENET_STD, create_model, load_checkpoint
-    from training.train import Task
+    from training.task import Task
 
     if config.video.encoder_from is None:
         raise ValueError("stage video_lstm needs video.encoder_from: a stage-1 run directory or checkpoint")
@@ -137,6 +137,7 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
         raise ValueError(
             f"stage-1 encoder does not fit {config.model.architecture}: missing={missing} unexpected={unexpected}"
         )
+    assert isinstance(model.encoder, torch.nn.Module)
     model.encoder.requires_grad_(False)
     model.frame_head.requires_grad_(False)
     model.encoder.eval()
@@ -187,7 +188,7 @@ def build_lstm_task(config: TrainConfig, device: torch.device):
     bs = config.optim.batch_size
     steps = config.optim.steps_per_epoch or max(1, len(y) // bs)
     sampler = WeightedRandomSampler(
-        torch.tensor(w / w.sum()), steps * bs, replacement=True, generator=torch.Generator().manual_seed(config.seed)
+        (w / w.sum()).tolist(), steps * bs, replacement=True, generator=torch.Generator().manual_seed(config.seed)
     )
     train_loader = DataLoader(
         FeatureDataset(train_f, train_len, train_y), batch_size=bs, sampler=sampler, drop_last=True
@@ -234,20 +235,22 @@ def refit_fusion(config: TrainConfig, video_dir: Path) -> dict[str, Any]:
     import json
 
     from serving.models import load_checkpoint
-    from training.train import _evaluate
+    from training.task import evaluate_task
 
     # the shipped checkpoint holds the encoder whose features matter (the stage-1 run may be gone)
     config = config.model_copy(update={"video": config.video.model_copy(update={"encoder_from": Path(video_dir)})})
     task = build_lstm_task(config, torch.device("cpu"))
     ckpt = load_checkpoint(video_dir)
     task.model = ckpt.model
-    logits, labels = _evaluate(task, torch.device("cpu"))
+    logits, labels = evaluate_task(task, torch.device("cpu"))
     post = choose_fusion(config, task.val_specs, {"temperature": ckpt.card.temperature}, logits, labels)
     card_path = Path(video_dir) / "model_card.json"
     card = json.loads(card_path.read_text())
     card["fusion"] = post["fusion"]
     card["thresholds"] = post.get("thresholds", card["thresholds"])
     card["metrics"].update(post.get("metrics", {}))
+    if config.video.image_model is None:
+        raise ValueError("refitting the fusion needs video.image_model (the image CNN to fuse with)")
     image_card = json.loads((Path(config.video.image_model) / "model_card.json").read_text())
     card["fusion"]["image_model"] = f"{image_card['name']} {image_card['version']} ({image_card['created']})"
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -314,7 +317,7 @@ def choose_fusion(
             "fused_validation": binary_metrics(labels, fused),
             "lstm_alone": binary_metrics(labels, lstm_p),
             "image_cnn_alone": binary_metrics(labels, image_p),
-            "threshold_rule": bands["rule"] + " (fused score)",
+            "threshold_rule": f"{bands['rule']} (fused score)",
         },
     }
 
@@ -325,6 +328,6 @@ if __name__ == "__main__":  # python -m training.video CONFIG [VIDEO_DIR]: refit
     from training.config import load_config
 
     cfg = load_config(sys.argv[1])
-    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(cfg.export.directory)
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(cfg.export.directory or ".")
     result = refit_fusion(cfg, target)
     print(result["fusion"]["video_weight"], result.get("thresholds"), result.get("metrics", {}).get("fused_validation"))

@@ -62,7 +62,7 @@ class SequenceClassifier(nn.Module):
             raise ValueError("lstm_layers and lstm_hidden must be >= 1")
         if not 0.0 <= dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
-        feat = int(encoder.out_features)
+        feat = int(encoder.out_features)  # type: ignore[arg-type]  # our encoders set it as an int attribute
         self.encoder = encoder
         self.feature_dim = feat
         self.frame_head = nn.Linear(feat, 1)  # stage 1: the encoder alone as an image classifier
@@ -81,7 +81,9 @@ class SequenceClassifier(nn.Module):
 
     @property
     def cam_layer(self) -> nn.Module:
-        return self.encoder.cam_layer
+        layer = self.encoder.cam_layer
+        assert isinstance(layer, nn.Module)
+        return layer
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Frame features ``[N,3,S,S] -> [N,F]``."""

@@ -139,7 +139,8 @@ def test_early_stopping_stops():
 
 def test_mean_source_auc_weighs_each_source_equally():
 
-    from training.train import Task, selection_metric
+    from training.task import Task
+    from training.train import selection_metric
 
     # source a: perfectly ranked (AUC 1); source b: reversed (AUC 0); b is small, so pooled AUC is high
     meta = [{"source": "a"}] * 8 + [{"source": "b"}] * 2

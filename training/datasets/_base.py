@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from training._constants import DEFAULT_VAL_FRACTION, SPLIT_SALT
+from training.constants import DEFAULT_VAL_FRACTION, SPLIT_SALT
 
 MediaType = Literal["image", "video"]
 

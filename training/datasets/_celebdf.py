@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from training._constants import FAKE, REAL
+from training.constants import FAKE, REAL
 from training.datasets._base import DatasetError, Sample, require_dir
 
 TEST_LIST = "List_of_testing_videos.txt"

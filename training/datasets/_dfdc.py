@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from training._constants import FAKE, REAL
+from training.constants import FAKE, REAL
 from training.datasets._base import DatasetError, Sample, require_dir
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from training._constants import FAKE, REAL
+from training.constants import FAKE, REAL
 from training.datasets._base import DatasetError, Sample, require_dir
 
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter", "DeepFakeDetection")

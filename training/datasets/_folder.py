@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from training._constants import IMAGE_SUFFIXES, LABELS, VIDEO_SUFFIXES
+from training.constants import IMAGE_SUFFIXES, LABELS, VIDEO_SUFFIXES
 from training.datasets._base import DatasetError, Sample, require_dir
 
 

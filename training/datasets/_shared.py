@@ -11,7 +11,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from training._constants import LABELS, SHARED_FACE_SOURCES
+from training.constants import LABELS, SHARED_FACE_SOURCES
 from training.datasets._base import DatasetError, Sample, require_dir
 from training.datasets._folder import folder_samples
 
