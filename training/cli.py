@@ -27,7 +27,7 @@ def _prepare_parser() -> argparse.ArgumentParser:
         help=f"../shared/data root (default {DEFAULT_SHARED} when no other dataset is given)",
     )
     parser.add_argument(
-        "--sources", default="dfdc,mesonet,stylegan,videos", help="which shared-data parts to include (comma list)"
+        "--sources", default="dfdc,mesonet,stylegan,lfw,videos", help="which shared-data parts to include (comma list)"
     )
     parser.add_argument("--folder", type=Path, action="append", default=[], help="plain real/ fake/ folder")
     parser.add_argument("--ffpp", type=Path, help="FaceForensics++ root")

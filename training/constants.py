@@ -37,5 +37,11 @@ STATUS_OK = "ok"
 STATUS_NO_FACE = "no_face"
 STATUS_ERROR = "error"
 
-# Shared data (../shared/data): the three face sources and the six clips
-SHARED_FACE_SOURCES = ("dfdc", "mesonet", "stylegan")
+# Shared data (../shared/data): the four face sources (name -> folder under faces/) and the six clips
+SHARED_FACE_FOLDERS: dict[str, str] = {
+    "dfdc": "dfdc",
+    "mesonet": "mesonet",
+    "stylegan": "stylegan",
+    "lfw": "lfw-faceswap",
+}
+SHARED_FACE_SOURCES = tuple(SHARED_FACE_FOLDERS)

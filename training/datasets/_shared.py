@@ -1,8 +1,10 @@
-"""../shared/data: faces/{dfdc,mesonet,stylegan} and videos/, each with its own group rule.
+"""../shared/data: faces/{dfdc,mesonet,stylegan,lfw-faceswap} and videos/, each with its own group rule.
 
 * dfdc: ``labels.csv`` gives ``group`` = the source real video (a fake shares its original's group);
 * mesonet: ``<video>_<frame>.jpg`` -> group ``<video>`` (frames of one video never straddle the split);
-* stylegan: StyleGAN fakes and FFHQ photographs are independent files -> one group per file.
+* stylegan: StyleGAN fakes and FFHQ photographs are independent files -> one group per file;
+* lfw (folder ``lfw-faceswap``): ``labels.csv`` gives ``group`` = the file (LFW's names are gone,
+  so one person's photos can straddle the split: some identity leakage within this source).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from training.constants import LABELS, SHARED_FACE_SOURCES
+from training.constants import LABELS, SHARED_FACE_FOLDERS, SHARED_FACE_SOURCES
 from training.datasets._base import DatasetError, Sample, require_dir
 from training.datasets._folder import folder_samples
 
@@ -27,7 +29,7 @@ def shared_face_samples(root: Path, sources: Iterable[str] = SHARED_FACE_SOURCES
     for source in sources:
         if source not in SHARED_FACE_SOURCES:
             raise DatasetError(f"unknown shared face source {source!r}; known: {SHARED_FACE_SOURCES}")
-        folder = require_dir(faces / source, f"shared data faces/{source}")
+        folder = require_dir(faces / SHARED_FACE_FOLDERS[source], f"shared data faces/{SHARED_FACE_FOLDERS[source]}")
         if source == "dfdc":
             yield from folder_samples(folder, source="dfdc")  # labels.csv carries the group
         elif source == "mesonet":
