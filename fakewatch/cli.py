@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("serving.cli:evaluate_main", "measure the engine on a real/ fake/ folder"),
     "train": ("training.cli:train_main", "train a model from a YAML/TOML config"),
     "prepare-data": ("training.cli:prepare_main", "build the face-crop cache for training"),
+    "score-sources": ("training.cli:score_main", "score a checkpoint per source (AUC, log loss, ECE)"),
+    "loso": ("training.cli:loso_main", "leave-one-source-out matrix of a training recipe"),
     "serve": ("serving.app.cli:serve_main", "start a local Ray and the Serve app"),
     "bot": ("bot.cli:bot_main", "run the Telegram bot (polling or webhook)"),
     "db": ("fakewatch.db_cli:db_main", "database migrations (upgrade, check)"),

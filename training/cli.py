@@ -125,3 +125,96 @@ def train_main(argv: list[str]) -> int:
     summary = run_training(config, out_dir=args.out, resume=args.resume)
     print(json.dumps(summary, indent=2, default=str))
     return 0
+
+
+def score_main(argv: list[str]) -> int:
+    """``fakewatch score-sources CHECKPOINT``: per-source AUC, log loss and ECE on the crop cache."""
+    from training.constants import SHARED_FACE_SOURCES
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="fakewatch score-sources",
+        description="Score an image checkpoint per source of the face-crop cache (AUC, log loss, ECE).",
+    )
+    parser.add_argument("checkpoint", type=Path, help="checkpoint directory (weights + model_card.json)")
+    parser.add_argument("--cache-dir", type=Path, default=settings.data_dir / "cache")
+    parser.add_argument("--sources", default=",".join(SHARED_FACE_SOURCES))
+    parser.add_argument(
+        "--splits", default="val", help="comma list of train,val,test (a source the model never saw: all three)"
+    )
+    parser.add_argument("--per-label", type=int, default=0, help="at most N crops per label and source (0: all)")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args(argv)
+    from serving.models import CheckpointError
+    from training.loso import score_sources
+
+    if not (args.cache_dir / "manifest.csv").exists():
+        print(f"score-sources: no crop cache at {args.cache_dir} (run fakewatch prepare-data)", file=sys.stderr)
+        return 2
+    try:
+        report = score_sources(
+            args.checkpoint,
+            args.cache_dir,
+            [s for s in args.sources.split(",") if s],
+            splits=[s for s in args.splits.split(",") if s],
+            per_label=args.per_label,
+        )
+    except CheckpointError as exc:
+        print(f"score-sources: {exc}", file=sys.stderr)
+        return 2
+    out = {"checkpoint": str(args.checkpoint), "splits": args.splits, "sources": report}
+    text = json.dumps(out, indent=2)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def loso_main(argv: list[str]) -> int:
+    """``fakewatch loso CONFIG``: the leave-one-source-out matrix of one training recipe."""
+    parser = argparse.ArgumentParser(
+        prog="fakewatch loso",
+        description="Leave-one-source-out: per held-out source, train the config on the other sources "
+        "and score the one left out. Rows of several recipes collect in one JSON report and plot.",
+    )
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--recipe", required=True, help="the row's name in the report (e.g. baseline, synth)")
+    parser.add_argument("--sources", default=None, help="comma list (default: the config's data.sources)")
+    parser.add_argument("--per-label", type=int, default=600, help="held-out crops scored per label (0: all)")
+    parser.add_argument("--report", type=Path, default=REPO_ROOT / "benchmarks/results/loso.json")
+    parser.add_argument("--runs-dir", type=Path, default=REPO_ROOT / "runs/loso")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (as train)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from training.config import ConfigError, load_config
+    from training.loso import loso_plot, merge_report, pick_rows, run_loso
+
+    try:
+        config = load_config(args.config, overrides=args.set)
+    except ConfigError as exc:
+        print(f"loso: {exc}", file=sys.stderr)
+        return 2
+    sources = [s for s in args.sources.split(",") if s] if args.sources else list(config.data.sources)
+    if len(sources) < 2:
+        print("loso: needs at least two sources", file=sys.stderr)
+        return 2
+    if not (config.data.cache_dir / "manifest.csv").exists():
+        print(f"loso: no crop cache at {config.data.cache_dir} (run fakewatch prepare-data)", file=sys.stderr)
+        return 2
+    empty = [s for s in sources if not pick_rows(config.data.cache_dir, s, per_label=1)]
+    if empty:
+        print(f"loso: the crop cache holds no faces of {', '.join(empty)}", file=sys.stderr)
+        return 2
+    row = run_loso(
+        args.config,
+        sources=sources,
+        recipe=args.recipe,
+        runs_dir=args.runs_dir,
+        per_label=args.per_label,
+        overrides=args.set,
+    )
+    report = merge_report(args.report, args.recipe, row)
+    loso_plot(report, args.report.with_suffix(".png"))
+    print(json.dumps({"recipe": args.recipe, "worst_auc": row["worst_auc"], "worst_log_loss": row["worst_log_loss"]}))
+    return 0

@@ -160,13 +160,23 @@ def test_mesonet_group():
 
 def test_shared_faces_never_split_a_group(shared_data: Path):
     samples = list(assign_splits(shared_face_samples(shared_data)))
-    assert {s.source for s in samples} == {"dfdc", "mesonet", "stylegan"}
-    assert len(samples) > 20000
+    assert {s.source for s in samples} == {"dfdc", "mesonet", "stylegan", "lfw"}
+    assert len(samples) > 28000
     leaks = {g: s for g, s in splits_by_group(samples).items() if len(s) > 1}
     assert not leaks
     dfdc_fakes = [s for s in samples if s.source == "dfdc" and s.label == 1]
     assert all(s.group.endswith(".mp4") for s in dfdc_fakes[:50])  # group = source real video
     assert {s.split for s in samples} == {"train", "val"}
+
+
+def test_shared_lfw_faceswap(shared_data: Path):
+    samples = list(shared_face_samples(shared_data, ["lfw"]))
+    assert len(samples) == 8000 and {s.source for s in samples} == {"lfw"}
+    assert sum(s.label for s in samples) == 4000  # 4,000 swaps, 4,000 photographs
+    assert all(s.path.parent.parent.name == "lfw-faceswap" for s in samples)
+    assert all(s.group == f"{s.path.parent.name}/{s.path.name}" or s.group == s.path.name for s in samples)
+    with pytest.raises(DatasetError, match="unknown shared face source"):
+        list(shared_face_samples(shared_data, ["lfw-faceswap"]))
 
 
 def test_shared_videos(shared_data: Path):
