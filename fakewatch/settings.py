@@ -61,7 +61,7 @@ _ENGINE = frozenset(
         "image_model", "video_model", "device",
         "max_file_bytes", "max_image_pixels", "max_video_seconds", "max_video_pixels",
         "decode_timeout_s", "frames_per_video",
-        "detector", "image_fallback_detector", "detect_max_side", "face_margin", "min_face_px",
+        "detector", "image_fallback_detector", "detect_max_side", "face_margin", "min_face_px", "min_reliable_face_px",
         "max_video_frames", "max_animation_frames", "video_codecs",
         "max_faces_per_frame", "max_faces_per_request",
     }
@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     detect_max_side: int = 480
     face_margin: float = 0.25
     min_face_px: int = 24
+    # Below this face side (px) the models see an upscaled blur where swap traces were: a
+    # real/fake verdict on such faces alone becomes uncertain (reason low_resolution).
+    min_reliable_face_px: int = 40
     # Faces scored per frame and per request; beyond them the smallest faces (per frame) and
     # the people with the smallest faces (per video) are dropped, like faces under min_face_px.
     max_faces_per_frame: int = 8

@@ -55,6 +55,7 @@ class Reason(StrEnum):
 
     FACE_MODEL = "face_model"  # the face models' calibrated probability
     PROVENANCE = "provenance"  # the file's own credentials or marks declare generative AI
+    LOW_RESOLUTION = "low_resolution"  # every face too small to judge: uncertain whatever the score
 
 
 class ProvenanceSource(StrEnum):

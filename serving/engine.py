@@ -522,6 +522,7 @@ class Engine:
             result.fake_probability = float(image_probs.max())
             result.verdict = band(result.fake_probability, self.image_card.thresholds)
             result.reason = Reason.FACE_MODEL
+        self._doubt_small_faces(result, prepared)
         result.provenance = prepared.provenance
         if prepared.provenance.ai_generated:
             # The file's own credentials or marks declare generative AI: stronger evidence than
@@ -534,6 +535,17 @@ class Engine:
         timings["total"] = sum(v for k, v in timings.items() if k != "total")
         result.timings_ms = {"total": timings.pop("total"), **timings}
         return result
+
+    def _doubt_small_faces(self, result: CheckResult, prepared: Prepared) -> None:
+        """A confident verdict on faces that are all tiny is not evidence: say uncertain.
+
+        Swap and synthesis traces live in high frequencies that a face a few dozen pixels
+        wide no longer holds; the models' scores on such faces are confidently wrong too often.
+        """
+        if result.verdict not in (Verdict.REAL, Verdict.FAKE) or not prepared.faces:
+            return
+        if max(f.box.side for f in prepared.faces) < self.settings.min_reliable_face_px:
+            result.verdict, result.reason = Verdict.UNCERTAIN, Reason.LOW_RESOLUTION
 
     def _assemble_video(
         self,

@@ -282,3 +282,31 @@ def test_precision_choice_and_bf16_agrees_with_fp32(settings, shared_data):
     ((p32, f32),) = fp32.score_tracks([crops])
     ((p16, f16),) = bf16.score_tracks([crops])
     assert abs(p32 - p16) < 0.02 and np.allclose(f32, f16, atol=0.02)
+
+
+def _photo(*sides: int) -> Prepared:
+    faces = [PreparedFace(FaceBox(10 + 100 * i, 10, 10 + 100 * i + s, 10 + s), None, None) for i, s in enumerate(sides)]
+    return Prepared(
+        path="synthetic.jpg",
+        kind=MediaKind.IMAGE,
+        width=100 * len(sides) + 100,
+        height=200,
+        duration_s=None,
+        fps=None,
+        frame_times=[],
+        faces=faces,
+        crops=np.zeros((len(faces), 64, 64, 3), np.uint8),
+        tracks=[],
+        margin=0.25,
+    )
+
+
+@pytest.mark.parametrize("probability", [0.02, 0.98])
+def test_a_verdict_resting_on_tiny_faces_is_uncertain(settings, probability):
+    image, video = tiny_checkpoints(image_trained=True)
+    engine = Engine(settings.model_copy(update={"min_reliable_face_px": 40}), image_ckpt=image, video_ckpt=video)
+    small = engine.assemble(_photo(30, 39), np.array([probability, probability]), [])
+    assert small.verdict is Verdict.UNCERTAIN and small.reason == "low_resolution"
+    assert small.fake_probability == pytest.approx(probability)  # the score is still reported
+    larger = engine.assemble(_photo(30, 40), np.array([probability, probability]), [])
+    assert larger.verdict in (Verdict.REAL, Verdict.FAKE) and larger.reason == "face_model"

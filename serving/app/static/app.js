@@ -81,6 +81,12 @@
     if (verdict === "real") {
       return { summary: "No signs of face manipulation found (" + who + " checked).", limits: FACES_ONLY };
     }
+    if (verdict === "uncertain" && data.reason === "low_resolution") {
+      return {
+        summary: "The faces are too small to judge (" + who + " checked): the traces of swapping are lost at this size. Send a larger or original file.",
+        limits: FACES_ONLY,
+      };
+    }
     if (verdict === "uncertain") {
       return { summary: "The face model cannot tell: its score is close to the middle (" + who + " checked).", limits: FACES_ONLY };
     }
