@@ -25,7 +25,7 @@ from typing import Any
 from fluent.runtime import FluentBundle, FluentResource
 from markupsafe import Markup, escape
 
-from bot._constants import PUBLIC_COMMANDS
+from bot.constants import PUBLIC_COMMANDS
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from bot._constants import DOWNLOAD_LIMIT_BYTES
+from bot.constants import DOWNLOAD_LIMIT_BYTES
 
 _LOGGER = logging.getLogger(__name__)
 
