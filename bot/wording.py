@@ -1,6 +1,6 @@
 """What a check result means, in words a person understands, in their language.
 
-Replaces ``bot.replies``' texts: every word comes from the catalogues (:mod:`bot.i18n`); this
+Every word comes from the catalogues (:mod:`bot.i18n`); this
 module only decides *which* messages a result needs. The rules (issue 15):
 
 * ``real`` says "no signs of face manipulation found" and what the check cannot see: it is not
@@ -294,7 +294,7 @@ def stats_text(day: Any, inferences: int, texts: Texts) -> Markup:
 
 
 def speaks_in_group(verdict: str, threshold: str) -> bool:
-    """Silent auto-check: speak only at or over the chat's threshold (ported from ``bot.replies``)."""
+    """Silent auto-check: speak only at or over the chat's threshold."""
     if verdict == Verdict.FAKE:
         return True
     return verdict == Verdict.UNCERTAIN and threshold == Threshold.UNCERTAIN
