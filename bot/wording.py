@@ -70,7 +70,7 @@ def _kind(result: CheckResult) -> str:
     return "video" if result.kind == MediaKind.VIDEO else "image"
 
 
-def _join(lines: Iterable[Markup | str], sep: str = "\n") -> Markup:
+def _join(lines: Iterable[Markup | str | None], sep: str = "\n") -> Markup:
     return Markup(sep).join(line for line in lines if line)
 
 
