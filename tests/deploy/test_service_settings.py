@@ -34,7 +34,7 @@ ALWAYS = {"environment"}
 # body, plus the modules it and its module import).
 ENTRIES: dict[str, list[str]] = {
     "migrate": ["fakewatch.db_cli:db_main", "fakewatch.db_cli:database_url"],
-    "bot": ["bot._cli:bot_main", "bot._cli:_work_until_signalled", "fakewatch.db_cli:database_url"],
+    "bot": ["bot.cli:bot_main", "bot.cli:_run_until_signalled", "fakewatch.db_cli:database_url"],
     "console": ["fakewatch.ops_cli:console_main", "fakewatch.console"],
     "ops": ["fakewatch.ops_cli:ops_main", "fakewatch.ops_cli:_key_file", "fakewatch.db_cli:database_url"],
     "serving": ["serving.app.cli:serve_main", "serving.app.builder", "serving.engine"],
