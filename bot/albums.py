@@ -15,17 +15,35 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db
-from bot import replies
+from bot import wording
 from bot._outage import retry_while_away
 from bot.constants import DB_RETRY_S, WATERMARK_NAME
+from bot.i18n import Texts
 from bot.telegram_io import TelegramBusy, TelegramIO, Undeliverable
 from db import jobs
+from serving.contract import CheckResult, ErrorCode
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def stored_result(row: Any) -> CheckResult:
+    """A stored check as a result: its check result, or an ``invalid`` one saying why not."""
+    if row.result:
+        return CheckResult.model_validate(row.result)
+    code = row.error_code if row.error_code in set(ErrorCode) else ErrorCode.INTERNAL
+    return CheckResult.invalid(None, code, row.error_message or "")
+
+
+def worst_of(rows: Sequence[Any]) -> Any | None:
+    """The scored check with the highest fake probability (its buttons go under an album reply)."""
+    scored = [r for r in rows if r.verdict in ("real", "uncertain", "fake")]
+    return max(scored, key=lambda r: r.fake_probability or 0.0, default=None)
 
 
 class AlbumReplies:
@@ -71,15 +89,17 @@ class AlbumReplies:
     async def _reply(self, album: db.Album, token: str) -> None:
         async with self.sessions() as s:
             rows = await jobs.album_items(s, album.album_key)
-        results = [replies.stored_result(r) for r in rows]
-        speaks = not album.silent or any(replies.speaks_in_group(str(r.verdict), album.threshold) for r in results)
+        results = [stored_result(r) for r in rows]
+        speaks = not album.silent or any(wording.speaks_in_group(str(r.verdict), album.threshold) for r in results)
         if rows and speaks and album.chat_id:
-            worst = replies.worst_of(rows)
-            markup = replies.feedback_markup(worst.id) if worst is not None else None
+            # the language of whoever sent the album's first item (stored with each job)
+            texts = Texts.for_language((rows[0].payload or {}).get("lang"))
+            worst = worst_of(rows)
+            markup = wording.feedback_markup(worst.id, texts) if worst is not None else None
+            photos = [(r.payload or {}).get("attachment") == "photo" for r in rows]
+            text = wording.album_text(results, texts, from_compressed_photo=photos)
             try:
-                await self.telegram.send(
-                    int(album.chat_id), album.reply_to_message_id, replies.album_text(results), markup=markup
-                )
+                await self.telegram.send(int(album.chat_id), album.reply_to_message_id, text, markup=markup)
             except TelegramBusy as exc:
                 delay = max(exc.retry_after_s or 0.0, self.retry_base_s)
                 _LOGGER.warning("album reply postponed %.1fs: %s", delay, exc)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -34,10 +34,12 @@ from telegram.ext import (
 )
 
 import db
-from bot import handlers
+from bot import audio, handlers
 from bot.albums import AlbumReplies
-from bot.constants import FEEDBACK_PREFIX, PUBLIC_COMMANDS, PURGE_HOUR_UTC
+from bot.constants import FEEDBACK_PREFIX, PURGE_HOUR_UTC
+from bot.i18n import register_bot_profiles
 from bot.intake import Intake, Poller
+from bot.links import LinkFetcher, link_filter
 from bot.options import BotOptions
 from bot.ratelimit import InboundLimiter
 from bot.result_cache import ResultCache
@@ -51,7 +53,8 @@ from serving.client import ServingClient
 
 _LOGGER = logging.getLogger(__name__)
 
-#: What the bot checks; a document is checked whatever its claimed MIME type.
+#: What the bot checks; a document is checked whatever its claimed MIME type (audio aside:
+#: voice notes and audio files, documents included, get ``bot.audio``'s answer instead).
 MEDIA = filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.VIDEO_NOTE | filters.Document.ALL
 #: New messages only: an edited message (a caption edit…) starts no work and costs no token.
 NEW = filters.UpdateType.MESSAGE
@@ -129,9 +132,14 @@ def add_handlers(app: Application) -> None:
     for name, callback in COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=NEW))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.on_migrate))
+    # audio before media: MEDIA takes every document, audio files sent as documents included
+    app.add_handler(MessageHandler(NEW & filters.ChatType.PRIVATE & audio.AUDIO, audio.on_audio))
     app.add_handler(MessageHandler(NEW & filters.ChatType.PRIVATE & MEDIA, handlers.on_private_media))
-    app.add_handler(MessageHandler(NEW & filters.ChatType.GROUPS & MEDIA, handlers.on_group_media))
-    app.add_handler(MessageHandler(NEW & filters.ChatType.PRIVATE & ~filters.COMMAND, handlers.on_not_media))
+    # groups: no silent download of audio; links are fetched only on /check (load, privacy)
+    app.add_handler(MessageHandler(NEW & filters.ChatType.GROUPS & MEDIA & ~audio.AUDIO, handlers.on_group_media))
+    private_text = NEW & filters.ChatType.PRIVATE & ~filters.COMMAND
+    app.add_handler(MessageHandler(private_text & link_filter(), handlers.on_private_link))
+    app.add_handler(MessageHandler(private_text, handlers.on_not_media))
     app.add_handler(ChatMemberHandler(handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(handlers.on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     app.add_error_handler(handlers.on_error)
@@ -143,7 +151,8 @@ def worker_of(app: Application) -> Worker:
 
 
 async def _post_init(app: Application) -> None:
-    """Open the database and the serving client, build and start the worker, register commands."""
+    """Open the database, the serving client and the link fetcher, build and start the worker,
+    register the command menu and profile in every language."""
     settings: Settings = app.bot_data["_settings"]
     options: BotOptions = app.bot_data["_options"]
     engine = db.create_engine(settings.database_url_or_default)
@@ -154,7 +163,10 @@ async def _post_init(app: Application) -> None:
         retries=options.serving_retries,
         breaker_threshold=options.serving_breaker_threshold,
         breaker_reset_s=options.serving_breaker_reset_s,
+        api_key=settings.serving_api_key,
     )
+    # tests only may fetch links on loopback/private addresses (production refuses the setting)
+    links = LinkFetcher(allow_private=settings.allow_private_links)
 
     async def moved(old_chat_id: int, new_chat_id: int) -> None:
         async with sessions() as s:
@@ -173,7 +185,9 @@ async def _post_init(app: Application) -> None:
         retry_base_s=options.retry_base_s, retry_max_s=options.retry_max_s,
     )  # fmt: skip
     cache = ResultCache(sessions=sessions, client=client, refresh_s=options.models_refresh_s)
-    worker = Worker(sessions=sessions, client=client, telegram=telegram, albums=albums, cache=cache, options=options)
+    worker = Worker(
+        sessions=sessions, client=client, telegram=telegram, albums=albums, cache=cache, options=options, links=links
+    )
     rt = Runtime(
         settings=settings,
         options=options,
@@ -191,11 +205,11 @@ async def _post_init(app: Application) -> None:
     )
     app.bot_data[BOT_DATA_KEY] = rt
     app.bot_data[WORKER_KEY] = worker
-    app.bot_data[_PARTS_KEY] = (telegram, client, engine)
-    try:
-        await app.bot.set_my_commands([BotCommand(name, text) for name, text in PUBLIC_COMMANDS])
-    except TelegramError as exc:  # cosmetic: the bot works without its command list
-        _LOGGER.warning("setMyCommands failed: %s", exc)
+    app.bot_data[_PARTS_KEY] = (telegram, client, engine, links)
+    try:  # the command menu and profile per language; cosmetic: the bot works without them
+        await register_bot_profiles(app.bot)
+    except TelegramError as exc:
+        _LOGGER.warning("could not register the bot profile: %s", exc)
     if options.run_purge and app.job_queue is not None:
         app.job_queue.run_daily(_purge, time=dt.time(PURGE_HOUR_UTC, 0, tzinfo=dt.UTC), name="retention-purge")
     await worker.start()
@@ -212,9 +226,10 @@ async def _post_shutdown(app: Application) -> None:
     app.bot_data.pop(WORKER_KEY, None)
     parts = app.bot_data.pop(_PARTS_KEY, None)
     if parts is not None:
-        telegram, client, engine = parts
+        telegram, client, engine, links = parts
         await telegram.close()
         await client.close()
+        await links.close()
         await engine.dispose()
 
 

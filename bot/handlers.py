@@ -27,9 +27,12 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 import db
-from bot import replies
+from bot import wording
 from bot._outage import is_outage
+from bot.audio import audio_kind, audio_text
 from bot.constants import ADMIN_STATUSES, EXPORT_LIMIT, FEEDBACK_PREFIX, HISTORY_LIMIT, Attachment, Threshold
+from bot.i18n import Texts, negotiate
+from bot.links import links_in
 from bot.runtime import Runtime, runtime
 from db import jobs, stats
 
@@ -53,6 +56,16 @@ def attachment_of(message: Message | None) -> tuple[Attachment, Any] | None:
     if message.document:
         return Attachment.DOCUMENT, message.document  # decided by decoding, not by MIME
     return None
+
+
+def texts_for(update: Update) -> Texts:
+    """The catalogue for whoever sent the update (Telegram's ``language_code``, else English)."""
+    return Texts.for_user(update.effective_user)
+
+
+async def reply(message: Message, text: str, **kwargs: Any) -> Any:
+    """Every catalogue text is Telegram HTML (arguments escaped), so it goes with the HTML parse mode."""
+    return await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
 
 
 # --- gates (groups -3 and -1) ------------------------------------------------------------------
@@ -89,8 +102,8 @@ def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, *, silent: bool
     if decision.allowed:
         return True
     if decision.notify and not silent and update.effective_message is not None:
-        text = replies.RATE_LIMITED if decision.scope == "user" else replies.RATE_LIMITED_CHAT
-        context.application.create_task(update.effective_message.reply_text(text, do_quote=True), update=update)
+        text = texts_for(update).t("rate-limited" if decision.scope == "user" else "rate-limited-chat")
+        context.application.create_task(reply(update.effective_message, text, do_quote=True), update=update)
     return False
 
 
@@ -142,6 +155,40 @@ async def enqueue(
                 "silent": silent,
                 "threshold": str(threshold),
                 "via": via,
+                "lang": negotiate(user.language_code if user else None),
+            },
+        )
+    if check is not None:
+        rt.wake_worker()
+    return check
+
+
+async def enqueue_links(rt: Runtime, update: Update, message: Message, urls: list[str], *, via: str) -> db.Check | None:
+    """A job for the links in ``message``: the worker fetches them (durably, like a download).
+
+    No file id, so no result cache; the URLs stay in the payload until the retention purge.
+    """
+    user = update.effective_user
+    chat = message.chat
+    source = db.Source.PRIVATE if chat.type == ChatType.PRIVATE else db.Source.GROUP
+    async with rt.sessions() as s:
+        check = await jobs.ingest_check(
+            s,
+            update_id=update.update_id,
+            source=source,
+            media_kind=None,
+            file_id=None,
+            file_unique_id=None,
+            file_size=None,
+            user_pseudonym=rt.pseudonym(user.id) if user else None,
+            chat_id=chat.id,
+            message_id=message.message_id,
+            payload={
+                "attachment": "link",
+                "links": urls,
+                "silent": False,
+                "via": via,
+                "lang": negotiate(user.language_code if user else None),
             },
         )
     if check is not None:
@@ -171,33 +218,52 @@ async def on_group_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await enqueue(rt, update, message, silent=True, threshold=settings.threshold, via="auto")
 
 
+async def on_private_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A private message with a link: check the photo or video it points to."""
+    message = update.effective_message
+    assert message is not None
+    urls = links_in(message)
+    if not urls:
+        await reply(message, texts_for(update).t("not-media"))
+        return
+    await enqueue_links(runtime(context), update, message, urls, via="message")
+
+
 async def on_not_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything else in a private chat gets a hint instead of silence."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(replies.NOT_MEDIA)
+        await reply(update.effective_message, texts_for(update).t("not-media"))
 
 
 # --- commands ------------------------------------------------------------------------------------
 async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot does."""
-    await update.effective_message.reply_text(replies.START)  # type: ignore[union-attr]
+    await reply(update.effective_message, texts_for(update).t("start"))  # type: ignore[arg-type]
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help: how to use it, privacy mode, what is kept."""
     days = runtime(context).settings.retention_days
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
-        replies.HELP.format(days=days), parse_mode=ParseMode.HTML
-    )
+    await reply(update.effective_message, texts_for(update).t("help", days=days))  # type: ignore[arg-type]
 
 
 async def cmd_check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/check as a reply to a media message checks that message (any chat)."""
+    """/check as a reply to a media message (or a message with links) checks it (any chat)."""
     message = update.effective_message
     assert message is not None
     target = message.reply_to_message
+    texts = texts_for(update)
+    kind = audio_kind(target)
+    if kind is not None:  # voice notes and audio files are not checked (yet)
+        await reply(message, audio_text(texts, kind))
+        return
+    if target is not None and attachment_of(target) is None:
+        urls = links_in(target)
+        if urls:
+            await enqueue_links(runtime(context), update, target, urls, via="command")
+            return
     if target is None or attachment_of(target) is None:
-        await message.reply_text(replies.CHECK_NEEDS_REPLY)
+        await reply(message, texts.t("check-needs-reply"))
         return
     await enqueue(runtime(context), update, target, silent=False, via="command")
 
@@ -207,12 +273,13 @@ async def cmd_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     rt = runtime(context)
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and update.effective_message is not None
+    texts = texts_for(update)
     if chat is not None and chat.type != ChatType.PRIVATE:  # a history is nobody else's business
-        await update.effective_message.reply_text(replies.HISTORY_PRIVATE_ONLY)
+        await reply(update.effective_message, texts.t("history-private-only"))
         return
     async with rt.sessions() as s:
         rows = await jobs.recent_checks(s, rt.pseudonym(user.id), limit=HISTORY_LIMIT)
-    await update.effective_message.reply_text(replies.history_text(rows), parse_mode=ParseMode.HTML)
+    await reply(update.effective_message, wording.history_text(rows, texts))
 
 
 async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -220,20 +287,17 @@ async def cmd_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     rt = runtime(context)
     chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None
+    texts = texts_for(update)
+    days = rt.settings.retention_days
     if chat.type == ChatType.PRIVATE:
-        text = (
-            "Private chat: every photo or video you send is checked.\n"
-            f"Stored checks are deleted after {rt.settings.retention_days} days."
-        )
+        text = wording.settings_text(texts, private=True, retention_days=days)
     else:
         async with rt.sessions() as s:
             cs = await jobs.get_chat_settings(s, chat.id)
-        text = (
-            f"Auto-check: {'on' if cs.autocheck else 'off'}\n"
-            f"Speaks up for: {replies.threshold_words(cs.threshold)}\n"
-            "Admins change these with /autocheck on|off and /threshold uncertain|fake."
+        text = wording.settings_text(
+            texts, private=False, retention_days=days, autocheck=cs.autocheck, threshold=cs.threshold
         )
-    await message.reply_text(text)
+    await reply(message, text)
 
 
 async def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -259,51 +323,47 @@ async def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 async def _group_admin_setting(
     update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, allowed: set[str]
 ) -> str | None:
-    """Shared checks of /autocheck and /threshold: group, argument, admin."""
+    """Shared checks of /autocheck and /threshold: group, argument (``usage``: a message id), admin."""
     chat, message = update.effective_chat, update.effective_message
     assert chat is not None and message is not None
+    texts = texts_for(update)
     if chat.type == ChatType.PRIVATE:
-        await message.reply_text(replies.GROUPS_ONLY)
+        await reply(message, texts.t("groups-only"))
         return None
     args = [a.lower() for a in (context.args or [])]
     if len(args) != 1 or args[0] not in allowed:
-        await message.reply_text(usage)
+        await reply(message, texts.t(usage))
         return None
     if not await _is_admin(update, context):
-        await message.reply_text(replies.ADMINS_ONLY)
+        await reply(message, texts.t("admins-only"))
         return None
     return args[0]
 
 
 async def cmd_autocheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/autocheck on|off (group admins only)."""
-    value = await _group_admin_setting(update, context, replies.AUTOCHECK_USAGE, {"on", "off"})
+    value = await _group_admin_setting(update, context, "autocheck-usage", {"on", "off"})
     if value is None:
         return
     rt = runtime(context)
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     async with rt.sessions() as s:
         cs = await jobs.set_chat_settings(s, chat_id, autocheck=value == "on")
-    text = (
-        replies.AUTOCHECK_ON.format(threshold=replies.threshold_words(cs.threshold))
-        if cs.autocheck
-        else replies.AUTOCHECK_OFF
-    )
-    await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+    texts = texts_for(update)
+    text = texts.t("autocheck-on", threshold=cs.threshold) if cs.autocheck else texts.t("autocheck-off")
+    await reply(update.effective_message, text)  # type: ignore[arg-type]
 
 
 async def cmd_threshold(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/threshold uncertain|fake (group admins only)."""
     allowed = {str(t) for t in Threshold}
-    value = await _group_admin_setting(update, context, replies.THRESHOLD_USAGE, allowed)
+    value = await _group_admin_setting(update, context, "threshold-usage", allowed)
     if value is None:
         return
     rt = runtime(context)
     async with rt.sessions() as s:
         await jobs.set_chat_settings(s, update.effective_chat.id, threshold=value)  # type: ignore[union-attr]
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
-        replies.THRESHOLD_SET.format(threshold=replies.threshold_words(value))
-    )
+    await reply(update.effective_message, texts_for(update).t("threshold-set", threshold=value))  # type: ignore[arg-type]
 
 
 async def _operator_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Message | None:
@@ -312,11 +372,11 @@ async def _operator_message(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     message = update.effective_message
     assert message is not None
     if message.chat.type != ChatType.PRIVATE:
-        await message.reply_text(replies.OPERATORS_PRIVATE_ONLY)
+        await reply(message, texts_for(update).t("operators-private-only"))
         return None
     if runtime(context).is_operator(update.effective_user.id if update.effective_user else None):
         return message
-    await message.reply_text(replies.OPERATORS_ONLY)
+    await reply(message, texts_for(update).t("operators-only"))
     return None
 
 
@@ -329,18 +389,7 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     async with rt.sessions() as s:  # the operators' own query: indexed, windowed, cached per day
         day = await stats.stats(s, since=since)
-    p50, p95 = day.latency_ms.get("p50"), day.latency_ms.get("p95")
-    lines = ["<b>fakewatch stats</b>", f"Checks in the last 24 h: {day.total}"]
-    lines.append(
-        "By verdict: " + ", ".join(f"{k or 'pending'}={v}" for k, v in sorted(day.by_verdict.items(), key=str))
-    )
-    lines.append("By status: " + ", ".join(f"{k}={v}" for k, v in sorted(day.by_status.items(), key=str)))
-    lines.append(
-        f"Latency p50 / p95: {p50:.0f} / {p95:.0f} ms" if p50 is not None and p95 is not None else "Latency: —"
-    )
-    lines.append(f"Feedback: right={day.feedback['agree']}, wrong={day.feedback['disagree']}")
-    lines.append(f"Worker inferences since start: {rt.inferences()}")
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    await reply(message, wording.stats_text(day, rt.inferences(), texts_for(update)))
 
 
 async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -370,7 +419,8 @@ async def cmd_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         for r in rows
     ]
     data = json.dumps(records, indent=1).encode()
-    await message.reply_document(io.BytesIO(data), filename="fakewatch-checks.json", caption=f"{len(records)} checks")
+    caption = texts_for(update).plain("export-caption", count=len(records))
+    await message.reply_document(io.BytesIO(data), filename="fakewatch-checks.json", caption=caption)
 
 
 # --- groups: membership, migration -------------------------------------------------------------
@@ -390,11 +440,8 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             await jobs.set_chat_settings(s, change.chat.id, removed_at=now)
     if is_now and not was:
         try:
-            await context.bot.send_message(
-                change.chat.id,
-                "Hi! Reply to a photo or video with /check and I'll check it for manipulated "
-                "faces. Admins: /autocheck on makes me check all media silently.",
-            )
+            texts = Texts.for_user(change.from_user)  # whoever added the bot
+            await context.bot.send_message(change.chat.id, texts.t("group-greeting"), parse_mode=ParseMode.HTML)
         except TelegramError as exc:
             _LOGGER.info("could not greet the group: %s", exc.message)
 
@@ -423,13 +470,14 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except ValueError:
         await query.answer()
         return
+    texts = Texts.for_user(query.from_user)
     try:
         async with rt.sessions() as s:
             first = await jobs.add_feedback(s, check_id_int, rt.pseudonym(query.from_user.id), vote == "1")
     except db.CheckNotFound:
-        await query.answer(replies.FEEDBACK_GONE)
+        await query.answer(texts.plain("feedback-gone"))
         return
-    await query.answer(replies.FEEDBACK_THANKS if first else replies.FEEDBACK_ALREADY)
+    await query.answer(texts.plain("feedback-thanks" if first else "feedback-already"))
 
 
 # --- errors ------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 from fluent.runtime import FluentBundle, FluentResource
 from markupsafe import Markup, escape
 
-from bot._constants import PUBLIC_COMMANDS
+from bot.constants import PUBLIC_COMMANDS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -116,6 +116,8 @@ class Texts:
             raise UnknownMessage(f"{message_id} has no value")
         fluent_args = {name: _fluent_arg(value, html=html) for name, value in args.items()}
         text, errors = bundle.format_pattern(message.value, fluent_args)
+        if not isinstance(text, str):  # FluentNone: the pattern resolved to nothing usable
+            text = text.name or message_id
         return text, list(errors)
 
     def t(self, message_id: str, /, **args: Any) -> Markup:

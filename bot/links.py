@@ -31,7 +31,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from bot._constants import DOWNLOAD_LIMIT_BYTES
+from bot.constants import DOWNLOAD_LIMIT_BYTES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -498,8 +498,9 @@ class LinkFetcher:
             if isinstance(outcome, (TooLarge, Refused)):
                 return outcome  # decisive: a smaller poster image would not be what was linked
             video_failed = video_failed or kind == "video"
-            failures.append(outcome)
-        informative = [f for f in failures if not isinstance(f, (NotMedia, _Page))]
+            if not isinstance(outcome, _Page):  # a page where media was expected: nothing to say
+                failures.append(outcome)
+        informative = [f for f in failures if not isinstance(f, NotMedia)]
         return informative[0] if informative else NotMedia(url)
 
     def _refuse_url(self, target: URL, original: str) -> Refused | None:

@@ -1,6 +1,6 @@
 """What a check result means, in words a person understands, in their language.
 
-Replaces ``bot._replies``' texts: every word comes from the catalogues (:mod:`bot.i18n`); this
+Every word comes from the catalogues (:mod:`bot.i18n`); this
 module only decides *which* messages a result needs. The rules (issue 15):
 
 * ``real`` says "no signs of face manipulation found" and what the check cannot see: it is not
@@ -24,7 +24,7 @@ from typing import Any
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot._constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
+from bot.constants import FEEDBACK_PREFIX, TOP_MOMENTS, Threshold
 from bot.i18n import Texts
 from bot.links import HttpError, LinkOutcome, MediaFound, TooLarge
 from serving.contract import CheckResult, ErrorCode, MediaKind, Provenance, ProvenanceSource, Reason, Verdict
@@ -70,7 +70,7 @@ def _kind(result: CheckResult) -> str:
     return "video" if result.kind == MediaKind.VIDEO else "image"
 
 
-def _join(lines: Iterable[Markup | str], sep: str = "\n") -> Markup:
+def _join(lines: Iterable[Markup | str | None], sep: str = "\n") -> Markup:
     return Markup(sep).join(line for line in lines if line)
 
 
@@ -294,7 +294,7 @@ def stats_text(day: Any, inferences: int, texts: Texts) -> Markup:
 
 
 def speaks_in_group(verdict: str, threshold: str) -> bool:
-    """Silent auto-check: speak only at or over the chat's threshold (ported from ``_replies``)."""
+    """Silent auto-check: speak only at or over the chat's threshold."""
     if verdict == Verdict.FAKE:
         return True
     return verdict == Verdict.UNCERTAIN and threshold == Threshold.UNCERTAIN

@@ -39,10 +39,12 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import db
-from bot import replies
+from bot import wording
 from bot._outage import is_outage, retry_while_away
-from bot.albums import AlbumReplies
+from bot.albums import AlbumReplies, stored_result
 from bot.constants import DB_RETRY_S, JobError
+from bot.i18n import Texts
+from bot.links import LinkFetcher, MediaFound, fetch_first
 from bot.options import BotOptions
 from bot.result_cache import ResultCache
 from bot.telegram_io import DownloadFailed, TelegramBusy, TelegramIO, TooLarge, Undeliverable
@@ -64,6 +66,7 @@ class Checked:
     sha256: str | None
     timings: dict[str, float]
     annotated: str | None = None  # base64 JPEG; never stored
+    note: str | None = None  # said before the verdict (a link page's preview picture was checked)
 
 
 @dataclass
@@ -120,9 +123,11 @@ class Worker:
         albums: AlbumReplies,
         cache: ResultCache,
         options: BotOptions,
+        links: LinkFetcher | None = None,
         worker_id: str | None = None,
     ) -> None:
         self.sessions = sessions
+        self.links = links
         self.client = client
         self.telegram = telegram
         self.albums = albums
@@ -270,7 +275,8 @@ class Worker:
             _LOGGER.exception("check %s failed unexpectedly", job.id)
             if not held.stored:  # nothing said yet: say something went wrong
                 with contextlib.suppress(Exception):
-                    await self._conclude(held, Failed(JobError.INTERNAL, type(exc).__name__, replies.INTERNAL_ERROR))
+                    text = texts_of(job).t("internal-error")
+                    await self._conclude(held, Failed(JobError.INTERNAL, type(exc).__name__, text))
             # else: sent (its stamper records it) or stored (the next holder answers it)
 
     # --- one job -------------------------------------------------------------------------------
@@ -291,15 +297,17 @@ class Worker:
 
     async def _decide(self, job: db.Check) -> Checked | Failed | Postponed:
         opts = self.options
+        texts = texts_of(job)
+        payload = job.payload or {}
         created = job.created_at
         age = (dt.datetime.now(dt.UTC) - created).total_seconds() if created else 0.0
         if age > opts.max_job_age_s:  # the outage budget is the job's age, not its attempts
-            return Failed(JobError.EXPIRED, f"not checked after {age / 3600:.1f} h", replies.GAVE_UP)
+            return Failed(JobError.EXPIRED, f"not checked after {age / 3600:.1f} h", texts.t("gave-up"))
         limit = self.telegram.download_limit
         if job.file_size and job.file_size > limit:
-            return Failed(JobError.TOO_LARGE, f"{job.file_size} bytes", replies.too_large(job.file_size, limit))
+            return Failed(JobError.TOO_LARGE, f"{job.file_size} bytes", wording.too_large(job.file_size, limit, texts))
         if job.timeouts >= opts.max_timeouts:
-            return Failed(JobError.TIMED_OUT, f"serving timed out {job.timeouts} times", replies.CHECK_TIMED_OUT)
+            return Failed(JobError.TIMED_OUT, f"serving timed out {job.timeouts} times", texts.t("check-timed-out"))
         async with self._file_lock(job.file_unique_id or f"job-{job.id}"):
             # the same file twice in a row: the second one waits and hits the cache
             cached = await self.cache.find(job)
@@ -307,17 +315,24 @@ class Worker:
                 return Checked(CheckResult.model_validate(cached.result), cached.sha256, {"cached": 0.0})
             if self.client.breaker.state is BreakerState.OPEN:  # don't download for nothing
                 return Postponed(JobError.UNAVAILABLE, floor_s=self.client.breaker.remaining_open_s(), notify=True)
-            async with self.telegram.chat_action(job.chat_id, silent=bool((job.payload or {}).get("silent"))):
-                try:
-                    data = await self.telegram.download(job.file_id, job.file_size)
-                except TooLarge as exc:
-                    size = exc.size or job.file_size
-                    return Failed(JobError.TOO_LARGE, f"{size} bytes", replies.too_large(size, limit))
-                except DownloadFailed as exc:
-                    return Failed(JobError.DOWNLOAD, str(exc), replies.DOWNLOAD_FAILED)
-                except TelegramBusy as exc:  # 429 or network: try again later, never fail
-                    _LOGGER.warning("download of check %s postponed: %s", job.id, exc)
-                    return Postponed(JobError.TELEGRAM, floor_s=exc.retry_after_s)
+            note: str | None = None
+            async with self.telegram.chat_action(job.chat_id, silent=bool(payload.get("silent"))):
+                if payload.get("links"):  # a link: fetched with the link fetcher's caps and address checks
+                    fetched = await self._fetch_link(job, texts)
+                    if isinstance(fetched, Failed):
+                        return fetched
+                    data, note = fetched
+                else:
+                    try:
+                        data = await self.telegram.download(job.file_id, job.file_size)
+                    except TooLarge as exc:
+                        size = exc.size or job.file_size
+                        return Failed(JobError.TOO_LARGE, f"{size} bytes", wording.too_large(size, limit, texts))
+                    except DownloadFailed as exc:
+                        return Failed(JobError.DOWNLOAD, str(exc), texts.t("download-failed"))
+                    except TelegramBusy as exc:  # 429 or network: try again later, never fail
+                        _LOGGER.warning("download of check %s postponed: %s", job.id, exc)
+                        return Postponed(JobError.TELEGRAM, floor_s=exc.retry_after_s)
                 sha256 = hashlib.sha256(data).hexdigest()
                 try:
                     self.inferences += 1
@@ -326,36 +341,52 @@ class Worker:
                     if exc.timed_out:  # the file's fault: counted per file, not by the breaker
                         _LOGGER.warning("serving timed out on check %s (%d before)", job.id, job.timeouts)
                         if job.timeouts + 1 >= opts.max_timeouts:
-                            return Failed(JobError.TIMED_OUT, str(exc)[:500], replies.CHECK_TIMED_OUT)
+                            return Failed(JobError.TIMED_OUT, str(exc)[:500], texts.t("check-timed-out"))
                         return Postponed(JobError.TIMED_OUT, timed_out=True)
                     _LOGGER.warning("serving unavailable for check %s: %s", job.id, exc)
                     return Postponed(JobError.UNAVAILABLE, floor_s=exc.retry_after_s, notify=True)
                 except ServingError as exc:
-                    return Failed(JobError.INTERNAL, str(exc)[:500], replies.INTERNAL_ERROR)
+                    return Failed(JobError.INTERNAL, str(exc)[:500], texts.t("internal-error"))
                 finally:
                     del data  # no media kept after the check
         annotated, result.annotated_jpeg_base64 = result.annotated_jpeg_base64, None
         if result.model is not None:
             self.cache.saw(result.model.version)
-        return Checked(result, sha256, dict(result.timings_ms), annotated)
+        return Checked(result, sha256, dict(result.timings_ms), annotated, note)
+
+    async def _fetch_link(self, job: db.Check, texts: Texts) -> tuple[bytes, str | None] | Failed:
+        """The media a link job points to (and a note for the reply), or why not (never retried:
+        the fetch is bounded, and a broken link does not mend itself within the backoff)."""
+        if self.links is None:
+            return Failed(JobError.INTERNAL, "no link fetcher", texts.t("internal-error"))
+        outcome = await fetch_first(self.links, [str(u) for u in (job.payload or {}).get("links") or []])
+        if not isinstance(outcome, MediaFound):
+            code = outcome.code if outcome is not None else "not_media"
+            text = wording.link_outcome_text(outcome, texts) if outcome is not None else None
+            return Failed(f"link_{code}", _link_detail(outcome), text or texts.t("link-not-media"))
+        return outcome.data, wording.link_outcome_text(outcome, texts)
 
     def _reply_for(self, job: db.Check, decision: Checked | Failed) -> _Reply | None:
         """What to send for this job, or None (album items, a quiet silent check, no chat)."""
         payload = job.payload or {}
+        texts = texts_of(job)
         if job.album_key or not job.chat_id:
             return None
         if isinstance(decision, Failed):
             return None if payload.get("silent") else _Reply(decision.text)
         result = decision.result
         verdict = str(result.verdict)
-        if payload.get("silent") and not replies.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
+        if payload.get("silent") and not wording.speaks_in_group(verdict, payload.get("threshold", "uncertain")):
             return None
         photo = None
         if decision.annotated and verdict in ("fake", "uncertain"):
             with contextlib.suppress(ValueError):
                 photo = base64.b64decode(decision.annotated, validate=True)
-        markup = replies.feedback_markup(job.id) if verdict in ("real", "uncertain", "fake") else None
-        return _Reply(replies.verdict_text(result), markup, photo)
+        markup = wording.feedback_markup(job.id, texts) if verdict in ("real", "uncertain", "fake") else None
+        text = wording.verdict_text(result, texts, from_compressed_photo=payload.get("attachment") == "photo")
+        if decision.note:  # e.g. only a linked page's preview picture could be fetched
+            text = decision.note + "\n\n" + text
+        return _Reply(text, markup, photo)
 
     async def _conclude(self, held: _Held, decision: Checked | Failed) -> None:
         """Store the outcome; answer if there is anything to say; close the job."""
@@ -392,7 +423,7 @@ class Worker:
         """A resumed job: its outcome is stored (the annotated image is not: text only)."""
         job = held.job
         held.stored = True
-        stored = replies.stored_result(job)
+        stored = stored_result(job)
         decision: Checked | Failed
         if job.result:
             decision = Checked(stored, job.sha256, dict(job.timings_ms or {}))
@@ -482,7 +513,7 @@ class Worker:
         if (decision.notify and job.attempts == 1 and not payload.get("silent") and not job.album_key
                 and job.chat_id):  # fmt: skip
             with contextlib.suppress(TelegramBusy, Undeliverable):
-                await self.telegram.send(int(job.chat_id), _reply_to(job), replies.QUEUED_SERVICE_DOWN)
+                await self.telegram.send(int(job.chat_id), _reply_to(job), texts_of(job).t("queued-service-down"))
         ok = await self._db(held, lambda s: jobs.retry_later(
             s, job.id, error_code=str(decision.code), delay_s=delay, lease=held.lease,
             timed_out=decision.timed_out))  # fmt: skip
@@ -522,16 +553,51 @@ def _reply_to(job: db.Check) -> int | None:
     return int(job.message_id) if job.message_id else None
 
 
+def texts_of(job: db.Check) -> Texts:
+    """The catalogue in the language of whoever asked for the check (stored with the job)."""
+    return Texts.for_language((job.payload or {}).get("lang"))
+
+
+def _link_detail(outcome: Any) -> str:
+    """What the check log keeps about a failed link (not the URL: that stays in the payload)."""
+    if outcome is None:
+        return "no link"
+    if outcome.code == "http_error":
+        return f"HTTP {outcome.status}"
+    if outcome.code == "refused":
+        return f"refused: {outcome.reason}"
+    if outcome.code == "unreachable":
+        return f"unreachable: {outcome.reason}"
+    return str(outcome.code)
+
+
+_LINK_MESSAGES = {
+    "link_not_media": "link-not-media",
+    "link_timeout": "link-timeout",
+    "link_refused": "link-refused",
+    "link_unreachable": "link-unreachable",
+    "link_too_many_redirects": "link-too-many-redirects",
+}
+
+
 def _failure_text(job: db.Check, limit: int) -> str:
     """The words for a stored failure (a resumed job's answer)."""
-    code = job.error_code
+    texts = texts_of(job)
+    code = str(job.error_code or "")
     if code == JobError.TOO_LARGE:
-        return replies.too_large(job.file_size, limit)
-    return {
-        JobError.EXPIRED: replies.GAVE_UP,
-        JobError.DOWNLOAD: replies.DOWNLOAD_FAILED,
-        JobError.TIMED_OUT: replies.CHECK_TIMED_OUT,
-    }.get(code, replies.INTERNAL_ERROR)  # type: ignore[call-overload]
+        return wording.too_large(job.file_size, limit, texts)
+    if code == "link_too_large":
+        return texts.t("link-too-large", limit_mb=round(limit / 1e6))
+    if code == "link_http_error":
+        return texts.t("link-http-error", status=(job.error_message or "").removeprefix("HTTP ") or "?")
+    if code in _LINK_MESSAGES:
+        return texts.t(_LINK_MESSAGES[code])
+    message = {
+        JobError.EXPIRED: "gave-up",
+        JobError.DOWNLOAD: "download-failed",
+        JobError.TIMED_OUT: "check-timed-out",
+    }.get(code, "internal-error")  # type: ignore[call-overload]
+    return texts.t(message)
 
 
 def outcome_of(result: CheckResult, *, sha256: str | None, timings: dict[str, float]) -> db.Outcome:

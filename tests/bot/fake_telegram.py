@@ -593,6 +593,12 @@ class FakeTelegram:
     async def _m_getMyCommands(self, params: dict, files: dict) -> Any:
         return []
 
+    async def _m_setMyDescription(self, params: dict, files: dict) -> Any:
+        return True
+
+    async def _m_setMyShortDescription(self, params: dict, files: dict) -> Any:
+        return True
+
     async def _m_getChatMember(self, params: dict, files: dict) -> Any:
         chat_id, user_id = params.get("chat_id"), params.get("user_id")
         status = self.members.get((chat_id, user_id), "member")

@@ -52,7 +52,7 @@ from _serve_process import ServeProcess, tiny_checkpoints  # noqa: E402
 from fake_telegram import Call, FakeTelegram, FaultPlan, group_chat, private_chat, user  # noqa: E402
 
 #: Interim messages: allowed besides the one answer, never counted as one.
-INTERIM_TEXTS = ("Your check is queued", "please wait a minute", "take a short break from checking")
+INTERIM_TEXTS = ("Your check is queued", "please wait a minute", "short break from checking")
 PSEUDONYM_SECRET = "soak-pseudonym-secret"
 
 
@@ -462,7 +462,7 @@ def _is_final_answer(call: Call) -> bool:
 
 def verdict_of(plan: Plan, calls: list[Call], rows: list[Any], albums: list[Any]) -> dict[str, Any]:
     """Count answers per target against what each should get; lost, duplicates, latency."""
-    from bot.replies import speaks_in_group
+    from bot.wording import speaks_in_group
 
     by_update = {r.update_id: r for r in rows if r.update_id is not None}
     answers: dict[tuple[int, int], list[Call]] = {}

@@ -11,13 +11,13 @@ from fake_telegram import group_chat, private_chat, user
 import db
 from bot import pseudonym
 
-VERDICT_WORDS = ("Looks real", "Uncertain", "Likely fake", "no faces")
+VERDICT_WORDS = ("No signs of face manipulation", "Unclear", "Likely fake", "Made with AI", "No faces found")
 
 
 def assert_verdict_text(text: str) -> None:
     assert any(word in text for word in VERDICT_WORDS), text
-    if "no faces" not in text:
-        assert "Fake probability:" in text and "%" in text and "Faces:" in text
+    if "No faces found" not in text and "Made with AI" not in text:
+        assert "Chance of manipulation:" in text and "%" in text and "checked" in text
 
 
 async def test_forwarded_video_gets_verdict_and_a_row(harness: Harness, small_video: bytes) -> None:
@@ -100,9 +100,9 @@ async def test_album_gets_one_combined_reply(harness: Harness, face_photo: bytes
         harness.telegram.push_message(ALICE_CHAT, ALICE, text="/check", reply_to_message=second_msg,
                                       entities=[{"type": "bot_command", "offset": 0, "length": 6}])  # fmt: skip
         single = await harness.reply_to(ALICE_CHAT["id"], second_msg["message_id"])
-        assert "Album" not in text_of(single) and "Fake probability" in text_of(single)
+        assert "Album" not in text_of(single) and "Chance of manipulation" in text_of(single)
         rows = await harness.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
-    assert "Album of 2" in text_of(answer)
+    assert "Album, 2 files" in text_of(answer)
     assert len(rows) == 3 and rows[2].media_group_id is None  # /check on an item: checked alone
     assert len(replies) == 1
     assert [r.status for r in rows] == [db.CheckStatus.DONE] * 3
@@ -355,5 +355,5 @@ async def test_limits_count_album_items_and_files_like_any_message(harness: Harn
         album = await harness.reply_to(ALICE_CHAT["id"], first["message_id"])
         await harness.reply_to(ALICE_CHAT["id"], doc["message_id"])
         rows = await harness.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
-    assert "please wait a minute" in text_of(notice) and "Album of 2" in text_of(album)
+    assert "please wait a minute" in text_of(notice) and "Album, 2 files" in text_of(album)
     assert sorted(r.file_unique_id for r in rows) == ["lim-a", "lim-b", "lim-c"]

@@ -48,7 +48,7 @@ async def test_updates_stay_unconfirmed_while_the_database_is_away(
             await asyncio.sleep(1.5)  # a duplicate would come now
     finally:
         await engine.dispose()
-    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert "Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer)
     assert [r.update_id for r in rows][1] == media_update
     helps = [c for c in telegram.calls if "How to use me" in text_of(c)]
     answers = [c for c in telegram.sent("sendMessage", "sendPhoto")

@@ -53,5 +53,5 @@ async def test_an_album_split_between_two_processes_gets_one_reply(pg_harness: H
         async with h.sessions() as s:
             albums = list((await s.execute(db.Album.__table__.select())).all())
     replies = [c for c in h.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
-    assert len(replies) == 1 and "Album of 3" in text_of(answer)
+    assert len(replies) == 1 and "Album, 3 files" in text_of(answer)
     assert len(albums) == 1 and albums[0].replied_at is not None and albums[0].reply_claims == 1

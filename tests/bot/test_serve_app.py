@@ -64,7 +64,7 @@ async def test_real_serve_app_video_photo_and_text_file(
         text_answer = await h.reply_to(ALICE_CHAT["id"], text["message_id"], timeout=60)
         rows = await h.wait_checks(lambda r: len(r) == 3 and all(x.status == db.CheckStatus.DONE for x in r))
     for answer in (video_answer, photo_answer):
-        assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+        assert "Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer)
     assert "not an image or video" in text_of(text_answer)
     by_kind = {r.media_kind: r for r in rows}
     assert by_kind["video"].model_version and "+" in by_kind["video"].model_version  # image+video

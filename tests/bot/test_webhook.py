@@ -57,8 +57,8 @@ async def test_webhook_answers_after_the_commit_and_refuses_strangers(harness: H
                     statuses.append(resp.status)
         await asyncio.sleep(0.5)
         rows = await harness.checks()
-    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
-    assert "Album of 2" in text_of(album)
+    assert "Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer)
+    assert "Album, 2 files" in text_of(album)
     assert statuses == [403, 403, 400]
     assert not [c for c in harness.telegram.calls if "I check photos and videos" in text_of(c)]  # forged /start
     assert len(rows) == 3 and all(status == 200 for _, status in harness.telegram.webhook_deliveries)
@@ -89,5 +89,5 @@ async def test_webhook_answers_503_while_the_database_is_away_then_the_update_co
         await engine.dispose()
     answers = [c for c in telegram.sent("sendMessage", "sendPhoto")
                if (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]]  # fmt: skip
-    assert len(answers) == 1 and ("Fake probability" in text_of(answer) or "no faces" in text_of(answer))
+    assert len(answers) == 1 and ("Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer))
     assert [s for u, s in telegram.webhook_deliveries if u == update_id][-1] == 200

@@ -34,7 +34,7 @@ async def test_same_file_forwarded_twice_is_inferred_once(harness: Harness, face
     assert harness.serving.calls == 1  # the second answer came from the stored result
     assert rows[1].timings_ms == {"cached": 0.0}
     assert rows[1].verdict == rows[0].verdict and rows[1].sha256 == rows[0].sha256
-    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert "Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer)
 
 
 async def test_serving_down_then_up_reply_arrives(harness: Harness, face_photo: bytes) -> None:
@@ -50,7 +50,7 @@ async def test_serving_down_then_up_reply_arrives(harness: Harness, face_photo: 
         answer = await harness.telegram.wait_for(
             lambda c: (
                 c.method in ("sendMessage", "sendPhoto")
-                and ("Fake probability" in text_of(c) or "no faces" in text_of(c))
+                and ("Chance of manipulation" in text_of(c) or "No faces found" in text_of(c))
             ),
             timeout=30,
         )
@@ -83,7 +83,7 @@ async def test_getfile_429_postpones_instead_of_failing(harness: Harness, face_p
         _, msg = harness.send_media(ALICE_CHAT, ALICE, face_photo, "photo")
         answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"])
         rows = await harness.wait_checks(lambda r: r and r[0].status == db.CheckStatus.DONE)
-    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert "Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer)
     assert rows[0].attempts == 3 and len(harness.telegram.sent("getFile")) == 3
 
 
@@ -164,7 +164,7 @@ async def test_bot_killed_mid_job_completes_after_restart(harness: Harness, face
         answer = await harness.reply_to(ALICE_CHAT["id"], msg["message_id"], timeout=30)
         rows = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
     assert rows[0].attempts == 2 and rows[0].worker_id != first_worker
-    assert "Fake probability" in text_of(answer) or "no faces" in text_of(answer)
+    assert "Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer)
 
 
 async def test_graceful_stop_requeues_running_job(harness: Harness, face_photo: bytes) -> None:
@@ -204,7 +204,7 @@ async def test_on_postgresql_two_workers_cache_and_album(pg_harness: Harness, fa
         album = await h.reply_to(ALICE_CHAT["id"], c["message_id"])
         rows = await h.wait_checks(lambda r: len(r) == 4 and all(x.status == db.CheckStatus.DONE for x in r))
     assert h.serving.calls == 2  # the photo once, the text file once
-    assert "Album of 2" in text_of(album) and "not an image or video" in text_of(album)
+    assert "Album, 2 files" in text_of(album) and "not an image or video" in text_of(album)
     assert {r.attempts for r in rows} == {1}
 
 
@@ -256,7 +256,7 @@ async def test_a_worker_that_lost_its_lease_does_not_answer(harness: Harness, fa
         done = await harness.wait_checks(lambda r: r[0].status == db.CheckStatus.DONE)
         await asyncio.sleep(1.0)
     replies = [c for c in harness.telegram.sent("sendMessage", "sendPhoto") if c.params.get("reply_parameters")]
-    assert len(replies) == 1 and ("Fake probability" in text_of(answer) or "no faces" in text_of(answer))
+    assert len(replies) == 1 and ("Chance of manipulation" in text_of(answer) or "No faces found" in text_of(answer))
     assert done[0].attempts == 2 and done[0].answer_claims == 1 and done[0].answered_at is not None
 
 
