@@ -174,7 +174,12 @@ def verdict_text(result: CheckResult, texts: Texts, *, from_compressed_photo: bo
         main += [texts.t(headline), score_line(result, texts)]
         if verdict != Verdict.REAL:
             main.append(moments_line(result, texts))
-            main.append(texts.t("uncertain-explain" if verdict == Verdict.UNCERTAIN else "fake-faces-explain"))
+            if verdict == Verdict.FAKE:
+                main.append(texts.t("fake-faces-explain"))
+            elif result.reason == Reason.LOW_RESOLUTION:
+                main.append(texts.t("uncertain-small-faces"))
+            else:
+                main.append(texts.t("uncertain-explain"))
         main += provenance_lines(result.provenance, texts)
         if verdict == Verdict.REAL:
             notes.append(texts.t("real-limits", kind=kind))

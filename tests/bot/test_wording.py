@@ -132,6 +132,13 @@ def test_uncertain_in_plain_words() -> None:
     assert "Неясно" in ru and "недостаточно, чтобы сказать наверняка" in ru
 
 
+def test_uncertain_because_the_faces_are_tiny_says_so() -> None:
+    result = image("uncertain", 0.97, reason="low_resolution")
+    en = W.verdict_text(result, EN)
+    assert "Unclear" in en and "too small to judge" in en and "not enough to say" not in en
+    assert "слишком маленькие" in W.verdict_text(result, RU)
+
+
 # --- no face -----------------------------------------------------------------------------------------------
 def test_no_face_without_mark_says_faces_only_and_scenes_cannot_be_judged() -> None:
     result = image("no_face", faces=0)

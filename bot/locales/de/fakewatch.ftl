@@ -153,6 +153,7 @@ real-limits =
        *[image] das Foto
     } echt ist: Änderungen an anderen Stellen im Bild oder eine komplett mit KI erzeugte Szene können unbemerkt bleiben.</i>
 uncertain-explain = Einige Anzeichen deuten auf eine Manipulation hin, aber nicht genug, um es sicher zu sagen. Sei vorsichtig und such nach der ursprünglichen Quelle.
+uncertain-small-faces = Die Gesichter sind zu klein für ein Urteil: in dieser Größe gehen die Spuren eines Austauschs verloren. Schick ein größeres Bild oder die Originaldatei.
 fake-faces-explain = Mein Modell für Gesichter hat diese Anzeichen gefunden. Das ist eine Schätzung, kein Beweis.
 moments = Verdächtigste Stellen: { $times }
 moment = { $minutes }:{ NUMBER($seconds, minimumIntegerDigits: 2, minimumFractionDigits: 1, maximumFractionDigits: 1) }

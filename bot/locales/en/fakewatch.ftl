@@ -159,6 +159,7 @@ real-limits =
        *[image] photo
     } is authentic: changes elsewhere in the picture, or a scene made entirely by AI, can go unnoticed.</i>
 uncertain-explain = Some signs point to manipulation, but not enough to say for sure. Treat it with caution and look for where it first appeared.
+uncertain-small-faces = The faces are too small to judge: at this size the traces of a swap are gone. Send a larger picture or the original file.
 fake-faces-explain = My face-checking model found these signs. It is an estimate, not proof.
 moments = Most suspicious moments: { $times }
 moment = { $minutes }:{ NUMBER($seconds, minimumIntegerDigits: 2, minimumFractionDigits: 1, maximumFractionDigits: 1) }

@@ -153,6 +153,7 @@ real-limits =
        *[image] la foto sea auténtica
     }: los cambios en otras partes de la imagen, o una escena creada por completo con IA, pueden pasar desapercibidos.</i>
 uncertain-explain = Algunas señales apuntan a una manipulación, pero no bastan para afirmarlo con seguridad. Tómalo con cautela y busca dónde apareció por primera vez.
+uncertain-small-faces = Las caras son demasiado pequeñas para juzgar: a este tamaño se pierden las huellas de un intercambio. Envía una imagen más grande o el archivo original.
 fake-faces-explain = Mi modelo de análisis de rostros encontró estas señales. Es una estimación, no una prueba.
 moments = Momentos más sospechosos: { $times }
 moment = { $minutes }:{ NUMBER($seconds, minimumIntegerDigits: 2, minimumFractionDigits: 1, maximumFractionDigits: 1) }
