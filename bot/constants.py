@@ -5,16 +5,9 @@ Tests and operators tune the knobs through :class:`bot.BotOptions`; these are th
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from telegram.constants import FileSizeLimit
-
-
-class StrEnum(str, Enum):
-    """A ``str`` enum whose value is what goes into JSON, callback data and the database."""
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
 
 
 class Threshold(StrEnum):

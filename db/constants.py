@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class _StrEnum(str, Enum):
-    """A ``str`` enum whose value is what is stored in the database and shown to operators."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class CheckStatus(_StrEnum):
+class CheckStatus(StrEnum):
     """Where a check is as a job: the bot's durable queue is the check log itself."""
 
     QUEUED = "queued"
@@ -21,7 +14,7 @@ class CheckStatus(_StrEnum):
     FAILED = "failed"
 
 
-class Source(_StrEnum):
+class Source(StrEnum):
     """How the media reached us."""
 
     PRIVATE = "private"

@@ -20,47 +20,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from serving.contract import CheckResult, ErrorCode, Verdict
+from serving.metrics import log_loss, roc_auc
 
 DECISION_THRESHOLD = 0.5  # evaluate's accuracy: "fake" when p >= 0.5
-LOG_LOSS_EPS = 1e-7
 LABELS = ("real", "fake")  # label 0, label 1
 
 
-# --- metrics (numpy only) -------------------------------------------------------------------
-def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float | None:
-    """Area under the ROC curve by the rank-sum (Mann-Whitney U) formula, ties averaged.
-
-    None when only one class is present (the AUC is undefined, not 0.5).
-    """
-    y = np.asarray(labels, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
-    if y.shape != s.shape:
-        raise ValueError(f"{len(y)} labels for {len(s)} scores")
-    n_pos = int((y == 1).sum())
-    n_neg = int((y == 0).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    # Average rank (1-based) within each run of equal scores.
-    starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
-    ends = np.r_[starts[1:], len(s)]
-    for a, b in zip(starts, ends):
-        ranks[order[a:b]] = (a + 1 + b) / 2.0
-    rank_sum = ranks[y == 1].sum()
-    return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def log_loss(labels: Sequence[int], probabilities: Sequence[float], eps: float = LOG_LOSS_EPS) -> float | None:
-    """Mean binary cross-entropy, probabilities clipped to [eps, 1 - eps]."""
-    y = np.asarray(labels, dtype=np.float64)
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), eps, 1.0 - eps)
-    if len(y) == 0:
-        return None
-    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
-
-
+# --- metrics ---------------------------------------------------------------------------------
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """n, AUC, accuracy, balanced accuracy, log loss, no-face rate from per-file rows.
 
@@ -81,10 +47,10 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "n_real": sum(1 for r in rows if r["label"] == 0),
         "n_fake": sum(1 for r in rows if r["label"] == 1),
         "n_scored": len(scored),
-        "auc": _num(roc_auc(y.tolist(), p.tolist())),
+        "auc": _num(roc_auc(y, p)),
         "accuracy": _num(float((pred == y).mean())) if len(scored) else None,
         "balanced_accuracy": _num(float(np.mean(recalls))) if len(recalls) == 2 else None,
-        "log_loss": _num(log_loss(y.tolist(), p.tolist())),
+        "log_loss": _num(log_loss(y, p)),
         "no_face_rate": _num(sum(r["verdict"] == Verdict.NO_FACE for r in rows) / n) if n else None,
         "invalid": sum(1 for r in rows if r["verdict"] == Verdict.INVALID),
         "decision_threshold": DECISION_THRESHOLD,

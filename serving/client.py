@@ -17,7 +17,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import aiohttp
@@ -71,7 +71,7 @@ class ServiceUnavailable(ServingError):
         self.timed_out = timed_out
 
 
-class BreakerState(str, Enum):
+class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"

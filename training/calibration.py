@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from training.metrics import log_loss, sigmoid
+from serving.metrics import log_loss, sigmoid
 
 MIN_T, MAX_T = 0.05, 20.0
 FALLBACK_REAL_BELOW = 0.2

@@ -16,8 +16,8 @@ from fakewatch.settings import REPO_ROOT, Settings
 
 def check_shared_videos(image_dir: Path, video_dir: Path, videos_dir: Path) -> dict:
     from serving.engine import Engine
+    from serving.metrics import binary_metrics
     from training.datasets import shared_video_samples
-    from training.metrics import binary_metrics
 
     engine = Engine(Settings(), image_ckpt=image_dir, video_ckpt=video_dir)
     rows, labels, probs = [], [], []

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from serving.metrics import binary_metrics
 from training.cache import read_manifest
 from training.constants import STATUS_OK
 from training.data import read_crop, to_tensor
-from training.metrics import binary_metrics
 from training.reports import reliability
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from training.metrics import binary_metrics, roc_curve
+from serving.metrics import binary_metrics, roc_curve
 
 
 def training_curves(metrics_csv: Path, out_png: Path) -> None:

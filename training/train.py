@@ -32,10 +32,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from serving.metrics import binary_metrics, sigmoid
 from training.augment import AugmentConfig
 from training.calibration import calibrate
 from training.config import TrainConfig
-from training.metrics import binary_metrics, sigmoid
 from training.state import load_state, load_weights, save_state, save_weights, write_json
 from training.task import Task, evaluate_task
 

@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from training.config import TrainConfig
+from training.constants import CACHE_CROP_SIZE
 from training.data import load_rows, read_crop, to_tensor
 from training.pseudoclips import ClipSpec, plan_clips, render_clip
 
@@ -293,18 +294,19 @@ def choose_fusion(
 ) -> dict[str, Any]:
     """``fusion.video_weight`` by :func:`pick_video_weight` on the validation clips, and the bands of
     that fused score: the engine compares the fused probability to the video card."""
+    from serving.metrics import binary_metrics, sigmoid
+    from serving.verdict import fuse
     from training.calibration import band_thresholds
-    from training.metrics import binary_metrics, sigmoid
 
     lstm_p = sigmoid(np.asarray(logits) / cal["temperature"])
     if config.video.image_model is None or not (Path(config.video.image_model) / "model_card.json").exists():
         return {"fusion": {"video_weight": 1.0, "chosen_on": "no image model given: LSTM alone"}}
     image_p = image_probs_for_clips(
-        Path(config.video.image_model), specs, config.data.cache_dir, config.video.clip_length, 160
+        Path(config.video.image_model), specs, config.data.cache_dir, config.video.clip_length, CACHE_CROP_SIZE
     )
     table = {}
     for w in np.round(np.linspace(0, 1, 11), 2):
-        fused = w * lstm_p + (1 - w) * image_p
+        fused = fuse(lstm_p, image_p, float(w))
         m = binary_metrics(labels, fused)
         table[f"{w:.1f}"] = {"auc": m["auc"], "log_loss": m["log_loss"]}
     best = pick_video_weight(table)

@@ -111,15 +111,12 @@ class ModelCard(BaseModel):
                 return torch.sigmoid(logits.float() / self.temperature)
         except ImportError:  # pragma: no cover - torch is always there with this package
             pass
-        import numpy as np
+        from serving.verdict import calibrate
 
-        z = np.asarray(logits, dtype=np.float64) / self.temperature
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+        return calibrate(logits, self.temperature)
 
     def band(self, probability: float) -> Literal["real", "uncertain", "fake"]:
         """The verdict band of one calibrated probability, from this card's thresholds."""
-        if probability < self.thresholds.real_below:
-            return "real"
-        if probability >= self.thresholds.fake_at_or_above:
-            return "fake"
-        return "uncertain"
+        from serving.verdict import band
+
+        return band(probability, self.thresholds).value  # type: ignore[return-value]  # a scored verdict

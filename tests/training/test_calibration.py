@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from serving.metrics import binary_metrics, log_loss, roc_auc, sigmoid
 from training.calibration import band_thresholds, calibrate, fit_temperature, nll
-from training.metrics import binary_metrics, log_loss, roc_auc, sigmoid
 
 
 def overconfident(n: int = 4000, seed: int = 0):

@@ -1,4 +1,7 @@
-"""Binary-classification metrics without scikit-learn (one less dependency for the engine image)."""
+"""Binary-classification metrics without scikit-learn, for ``fakewatch evaluate`` and training alike.
+
+NaN where a metric is undefined (one class absent, no items); reports turn NaN into null.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +47,8 @@ def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def log_loss(labels, probs, eps: float = 1e-7) -> float:
     y, p = _as_arrays(labels, probs)
+    if len(y) == 0:
+        return float("nan")
     p = np.clip(p, eps, 1 - eps)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
