@@ -98,11 +98,11 @@ def restorer(rgb: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray, *
         flags = int(rng.choice([cv2.RECURS_FILTER, cv2.NORMCONV_FILTER]))
         smooth = cv2.edgePreservingFilter(rgb, flags=flags, sigma_s=rng.uniform(20, 60), sigma_r=rng.uniform(0.2, 0.45))
     else:
-        strength = rng.uniform(8, 16)
+        strength = rng.uniform(10, 18)
         smooth = cv2.fastNlMeansDenoisingColored(rgb, None, strength, strength, 5, 11)
-    if rng.random() < 0.5:
+    if rng.random() < 0.4:  # restorers re-sharpen eyes and edges; mild, or the texture comes back
         blurred = cv2.GaussianBlur(smooth, (0, 0), rng.uniform(0.8, 1.6))
-        amount = rng.uniform(0.2, 0.6)
+        amount = rng.uniform(0.15, 0.4)
         smooth = cv2.addWeighted(smooth, 1 + amount, blurred, -amount, 0)
     return _blend(rgb, smooth, mask), mask
 

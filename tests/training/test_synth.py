@@ -73,8 +73,9 @@ def test_restorer_smooths_the_skin(people):
 
     for seed in range(6):  # the three smoothing methods, with and without re-sharpening
         rgb, out, mask = _run("restorer", people, seed)
-        inner = mask > 0.9
-        assert local_variance(out)[inner].mean() < 0.85 * local_variance(rgb)[inner].mean(), seed
+        inner = mask > 0.9  # the median: skin texture, not the edges an edge-preserving filter keeps
+        before, after = (float(np.median(local_variance(x)[inner])) for x in (rgb, out))
+        assert after < 0.75 * before, (seed, before, after)
 
 
 def test_colour_shifts_the_face_colour(people):
