@@ -34,8 +34,9 @@ Result = tuple[np.ndarray, np.ndarray]
 Donor = tuple[np.ndarray, np.ndarray]  # (rgb crop, its landmarks)
 Kind = Callable[..., Result | None]
 
-_UPSCALERS = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_LANCZOS4, cv2.INTER_AREA, cv2.INTER_NEAREST)
-_UPSCALER_P = (0.35, 0.3, 0.15, 0.1, 0.1)
+# what swap pipelines paste back with; nearest-neighbour blocks would add, not remove, fine detail
+_UPSCALERS = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
+_UPSCALER_P = (0.45, 0.4, 0.15)
 
 
 def _blend(rgb: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -93,12 +94,12 @@ def restorer(rgb: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray, *
     if method == 0:
         for _ in range(int(rng.integers(1, 3))):
             d = int(rng.integers(5, 10))
-            smooth = cv2.bilateralFilter(smooth, d, rng.uniform(40, 90), rng.uniform(3, 9) * w / 128)
+            smooth = cv2.bilateralFilter(smooth, d, rng.uniform(60, 110), rng.uniform(3, 9) * w / 128)
     elif method == 1:
         flags = int(rng.choice([cv2.RECURS_FILTER, cv2.NORMCONV_FILTER]))
-        smooth = cv2.edgePreservingFilter(rgb, flags=flags, sigma_s=rng.uniform(20, 60), sigma_r=rng.uniform(0.2, 0.45))
+        smooth = cv2.edgePreservingFilter(rgb, flags=flags, sigma_s=rng.uniform(20, 60), sigma_r=rng.uniform(0.3, 0.5))
     else:
-        strength = rng.uniform(10, 18)
+        strength = rng.uniform(14, 22)
         smooth = cv2.fastNlMeansDenoisingColored(rgb, None, strength, strength, 5, 11)
     if rng.random() < 0.4:  # restorers re-sharpen eyes and edges; mild, or the texture comes back
         blurred = cv2.GaussianBlur(smooth, (0, 0), rng.uniform(0.8, 1.6))
@@ -119,7 +120,7 @@ def seam_mask(shape: tuple[int, int], points: np.ndarray, rng: np.random.Generat
         cv2.fillConvexPoly(mask, cv2.convexHull(inner.astype(np.int32)), 1.0)
     elif shape_kind == 2:
         (cx, cy), (ax, ay), angle = cv2.fitEllipse(points.astype(np.float32))
-        s = rng.uniform(0.8, 1.05)
+        s = rng.uniform(0.75, 1.0)
         axes = (max(1, int(ax * s / 2)), max(1, int(ay * s / 2)))
         cv2.ellipse(mask, (int(cx), int(cy)), axes, angle, 0, 360, 1.0, -1)
     else:
@@ -128,8 +129,10 @@ def seam_mask(shape: tuple[int, int], points: np.ndarray, rng: np.random.Generat
         jx0, jy0, jx1, jy1 = rng.uniform(-0.05, 0.08, 4) * w
         cv2.rectangle(mask, (int(x0 + jx0), int(y0 + jy0)), (int(x1 - jx1), int(y1 - jy1)), 1.0, -1)
     if rng.random() < 0.7:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(rng.uniform(0.01, 0.05) * w),) * 2)
-        mask = cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel)
+        grow = rng.random() < 0.5  # growing less than shrinking: the mask stays on the face
+        k = _odd(rng.uniform(0.005, 0.025 if grow else 0.05) * w)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        mask = cv2.dilate(mask, kernel) if grow else cv2.erode(mask, kernel)
     if rng.random() < 0.7:  # soft edge; else a hard cut
         blur = _odd(rng.uniform(0.01, 0.08) * w)
         mask = cv2.GaussianBlur(mask, (blur, blur), 0)
