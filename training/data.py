@@ -167,9 +167,7 @@ class CropDataset(Dataset):
         points = self._points(index, rgb)
         if points is None:
             return None
-        made = synthesize(
-            rgb, rng, self.synth_kinds, landmarks=points, donor=lambda: self._donor(index, rng)
-        )
+        made = synthesize(rgb, rng, self.synth_kinds, landmarks=points, donor=lambda: self._donor(index, rng))
         return None if made is None else made[0]
 
 

@@ -92,7 +92,7 @@ def restorer(rgb: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray, *
     method = int(rng.integers(3))
     smooth = rgb
     if method == 0:
-        for _ in range(int(rng.integers(1, 3))):
+        for _pass in range(int(rng.integers(1, 3))):
             d = int(rng.integers(5, 10))
             smooth = cv2.bilateralFilter(smooth, d, rng.uniform(60, 110), rng.uniform(3, 9) * w / 128)
     elif method == 1:
@@ -195,7 +195,7 @@ def _delaunay(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]), int(hi[1] - lo[1])))
     for x, y in points:
         subdiv.insert((float(x), float(y)))
-    tris = subdiv.getTriangleList().reshape(-1, 3, 2)
+    tris = np.asarray(subdiv.getTriangleList(), np.float32).reshape(-1, 3, 2)
     if not len(tris):
         return np.zeros((0, 3), np.int64)
     dist = ((tris[:, :, None, :] - points[None, None, :, :]) ** 2).sum(-1)  # T x 3 x N
@@ -271,7 +271,7 @@ def swap(
         dh, dw = donor_rgb.shape[:2]
         interp = cv2.INTER_AREA if dw > w else cv2.INTER_LINEAR
         donor_rgb = cv2.resize(donor_rgb, (w, h), interpolation=interp)
-        donor_points = donor_points * np.float32([w / dw, h / dh])
+        donor_points = donor_points * np.array([w / dw, h / dh], np.float32)
     mask = landmark_mask((h, w), landmarks, rng)
     if not mask.any():
         return None
