@@ -93,6 +93,7 @@ class CropDataset(Dataset):
                 raise ValueError(f"synth needs a kind with weight > 0, got {dict(synth_kinds or {})}")
         self.seed = seed
         self._real_rows = np.flatnonzero(self.labels != FAKE)
+        self._real_groups = np.array([rows[i].get("group") or "" for i in self._real_rows], dtype=object)
         self._landmarks: dict[int, np.ndarray | None] = {}  # per worker: row index -> points
         self._augment: ChatAppAugment | None = None
         self._rng: np.random.Generator | None = None
@@ -149,12 +150,21 @@ class CropDataset(Dataset):
         return self._landmarks[index]
 
     def _donor(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
-        """Another real row with landmarks, preferably of another group (another person)."""
-        group = self.rows[index].get("group")
-        for _ in range(4):
-            j = int(self._real_rows[rng.integers(len(self._real_rows))])
-            if j == index or (group and self.rows[j].get("group") == group):
+        """Another real row with landmarks, of another group (another person) when there is one."""
+        group = self.rows[index].get("group") or None
+        tried: set[int] = set()
+        for attempt in range(6):
+            if attempt < 3:  # cheap draws first; most rows are of another group
+                j = int(self._real_rows[rng.integers(len(self._real_rows))])
+            else:
+                pool = self._real_rows[(self._real_groups != group) & (self._real_rows != index)]
+                pool = pool[~np.isin(pool, list(tried))]
+                if not len(pool):
+                    return None
+                j = int(pool[rng.integers(len(pool))])
+            if j == index or j in tried or (group is not None and self.rows[j].get("group") == group):
                 continue
+            tried.add(j)
             donor = read_crop(self.cache_dir, self.rows[j]["crop"])
             points = self._points(j, donor)
             if points is not None:
