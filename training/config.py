@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fakewatch.settings import REPO_ROOT
+from training.constants import SYNTH_DEFAULT_WEIGHTS, SYNTH_KINDS
 
 
 class ConfigError(Exception):
@@ -52,6 +53,47 @@ class AugmentSection(_Strict):
 class SbiSection(_Strict):
     enabled: bool = False
     probability: float = Field(0.25, ge=0.0, le=1.0)  # share of real training crops turned pseudo-fake
+
+
+class SynthSection(_Strict):
+    """Synthesised pseudo-fakes (training.synth): a share of real crops become one of several kinds.
+
+    ``kinds`` weighs which kind a real crop becomes. A mapping is the whole table: kinds it does
+    not name get weight 0 (what a file lists is what trains). A name or a list of names means
+    those kinds at equal weight, for ablations: ``--set synth.kinds=restorer``. A dotted override
+    of one entry (``--set synth.kinds.swap=0``) changes that entry of the file's table, or of the
+    default table when the file has none. ``sbi`` is one kind of the family, so when both
+    sections are enabled synth wins and the ``sbi`` section is ignored (the card says so).
+    """
+
+    enabled: bool = False
+    probability: float = Field(0.25, ge=0.0, le=1.0)  # share of real training crops turned pseudo-fake
+    kinds: dict[str, float] = Field(default_factory=lambda: dict(SYNTH_DEFAULT_WEIGHTS))
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _kinds_table(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [k.strip() for k in value.split(",") if k.strip()]
+        if isinstance(value, list | tuple):
+            value = {str(k): 1.0 for k in value}
+        if not isinstance(value, dict):
+            return value  # pydantic reports the type error
+        unknown = sorted(set(value) - set(SYNTH_KINDS))
+        if unknown:
+            raise ValueError(f"unknown synth kinds {unknown}; known: {', '.join(SYNTH_KINDS)}")
+        return {k: value.get(k, 0.0) for k in SYNTH_KINDS}
+
+    @field_validator("kinds")
+    @classmethod
+    def _some_weight(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
+            raise ValueError(f"synth kind weights must be >= 0 with at least one > 0, got {value}")
+        return value
+
+    def active_kinds(self) -> dict[str, float]:
+        """The kinds that can be drawn, with their weights (for the dataset and the card)."""
+        return {k: w for k, w in self.kinds.items() if w > 0}
 
 
 class OptimSection(_Strict):
@@ -107,6 +149,7 @@ class TrainConfig(_Strict):
     data: DataSection = Field(default_factory=DataSection)
     augment: AugmentSection = Field(default_factory=AugmentSection)
     sbi: SbiSection = Field(default_factory=SbiSection)
+    synth: SynthSection = Field(default_factory=SynthSection)
     optim: OptimSection = Field(default_factory=OptimSection)
     early_stop: EarlyStopSection = Field(default_factory=EarlyStopSection)
     video: VideoSection = Field(default_factory=VideoSection)
@@ -119,11 +162,36 @@ class TrainConfig(_Strict):
         return Path(self.out_dir) / self.name
 
 
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _default_table(keys: list[str]) -> dict:
+    """The default of a mapping-valued field (not a section) at ``keys``; ``{}`` otherwise.
+
+    Why: ``--set synth.kinds.swap=0`` on a file without ``synth.kinds`` must zero one entry of
+    the default table, not make a one-entry table.
+    """
+    model: type[BaseModel] = TrainConfig
+    for key in keys[:-1]:
+        field = model.model_fields.get(key)
+        if field is None or not _is_section(field.annotation):
+            return {}
+        model = field.annotation  # type: ignore[assignment]
+    field = model.model_fields.get(keys[-1])
+    if field is None or _is_section(field.annotation):
+        return {}
+    default = field.get_default(call_default_factory=True)
+    return dict(default) if isinstance(default, dict) else {}
+
+
 def _set_path(tree: dict, dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     node = tree
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
+    for depth, key in enumerate(keys[:-1]):
+        if key not in node:
+            node[key] = _default_table(keys[: depth + 1])
+        node = node[key]
         if not isinstance(node, dict):
             raise ConfigError(f"override {dotted}: {key} is not a section")
     node[keys[-1]] = value

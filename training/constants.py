@@ -45,3 +45,15 @@ SHARED_FACE_FOLDERS: dict[str, str] = {
     "lfw": "lfw-faceswap",
 }
 SHARED_FACE_SOURCES = tuple(SHARED_FACE_FOLDERS)
+
+# Synthesised pseudo-fakes (training.synth): the kinds and their default sampling weights. Here,
+# not in training.synth, so the config can validate kind names without importing OpenCV.
+SYNTH_DEFAULT_WEIGHTS: dict[str, float] = {
+    "sbi": 1.0,
+    "lowres_inner": 1.0,
+    "restorer": 0.5,
+    "seam": 1.0,
+    "colour": 0.5,
+    "swap": 1.0,
+}
+SYNTH_KINDS = tuple(SYNTH_DEFAULT_WEIGHTS)

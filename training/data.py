@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import cv2
@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, WeightedRandomSampler
 
 from training.augment import AugmentConfig, ChatAppAugment
 from training.cache import read_manifest
-from training.constants import FAKE, STATUS_OK
+from training.constants import FAKE, STATUS_OK, SYNTH_DEFAULT_WEIGHTS
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -55,10 +55,13 @@ def to_tensor(rgb: np.ndarray, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) 
 
 
 class CropDataset(Dataset):
-    """``(image [3,S,S], label, index)``; training adds chat-app augmentation and optional SBI.
+    """``(image [3,S,S], label, index)``; training adds chat-app augmentation and optional pseudo-fakes.
 
     SBI turns a share of the real crops into self-blended pseudo-fakes (label 1), so the
-    model also learns blending boundaries that no particular face-swap method owns.
+    model also learns blending boundaries that no particular face-swap method owns. Synth
+    (training.synth) does the same with a weighted family of kinds (``synth_kinds``); when its
+    probability is > 0 it replaces SBI (which is one of its kinds). Landmarks are found once per
+    row and worker; the ``swap`` kind's donor is another real row (another group when there is one).
     """
 
     def __init__(
@@ -69,6 +72,8 @@ class CropDataset(Dataset):
         *,
         augment: AugmentConfig | None = None,
         sbi_probability: float = 0.0,
+        synth_probability: float = 0.0,
+        synth_kinds: Mapping[str, float] | None = None,
         seed: int = 0,
     ) -> None:
         self.rows = rows
@@ -77,7 +82,19 @@ class CropDataset(Dataset):
         self.labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
         self.augment_config = augment
         self.sbi_probability = sbi_probability
+        self.synth_probability = synth_probability
+        self.synth_kinds: dict[str, float] = {}
+        if synth_probability:
+            from training.synth import check_weights
+
+            # checked here, not later in a worker
+            self.synth_kinds = check_weights(SYNTH_DEFAULT_WEIGHTS if synth_kinds is None else synth_kinds)
+            if not any(self.synth_kinds.values()):
+                raise ValueError(f"synth needs a kind with weight > 0, got {dict(synth_kinds or {})}")
         self.seed = seed
+        self._real_rows = np.flatnonzero(self.labels != FAKE)
+        self._real_groups = np.array([rows[i].get("group") or "" for i in self._real_rows], dtype=object)
+        self._landmarks: dict[int, np.ndarray | None] = {}  # per worker: row index -> points
         self._augment: ChatAppAugment | None = None
         self._rng: np.random.Generator | None = None
 
@@ -100,7 +117,17 @@ class CropDataset(Dataset):
         rgb = read_crop(self.cache_dir, row["crop"])
         label = int(row["label"])
         if (
-            self.sbi_probability
+            self.synth_probability
+            and label != FAKE
+            and self._rng is not None
+            and self._rng.random() < self.synth_probability
+        ):
+            made = self._synthesize(index, rgb, self._rng)
+            if made is not None:
+                rgb, label = made, FAKE
+        elif (
+            not self.synth_probability
+            and self.sbi_probability
             and label != FAKE
             and self._rng is not None
             and self._rng.random() < self.sbi_probability
@@ -113,6 +140,45 @@ class CropDataset(Dataset):
         if self._augment is not None:
             rgb = self._augment(rgb)
         return to_tensor(rgb, self.size), torch.tensor(float(label)), index
+
+    def _points(self, index: int, rgb: np.ndarray) -> np.ndarray | None:
+        """The row's landmarks, found once (the crop on disk never changes; augmentation comes later)."""
+        if index not in self._landmarks:
+            from training.sbi import face_landmarks
+
+            self._landmarks[index] = face_landmarks(rgb)
+        return self._landmarks[index]
+
+    def _donor(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+        """Another real row with landmarks, of another group (another person) when there is one."""
+        group = self.rows[index].get("group") or None
+        tried: set[int] = set()
+        for attempt in range(6):
+            if attempt < 3:  # cheap draws first; most rows are of another group
+                j = int(self._real_rows[rng.integers(len(self._real_rows))])
+            else:
+                pool = self._real_rows[(self._real_groups != group) & (self._real_rows != index)]
+                pool = pool[~np.isin(pool, list(tried))]
+                if not len(pool):
+                    return None
+                j = int(pool[rng.integers(len(pool))])
+            if j == index or j in tried or (group is not None and self.rows[j].get("group") == group):
+                continue
+            tried.add(j)
+            donor = read_crop(self.cache_dir, self.rows[j]["crop"])
+            points = self._points(j, donor)
+            if points is not None:
+                return donor, points
+        return None
+
+    def _synthesize(self, index: int, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        from training.synth import synthesize
+
+        points = self._points(index, rgb)
+        if points is None:
+            return None
+        made = synthesize(rgb, rng, self.synth_kinds, landmarks=points, donor=lambda: self._donor(index, rng))
+        return None if made is None else made[0]
 
 
 def balanced_weights(

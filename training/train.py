@@ -153,6 +153,8 @@ def build_crop_task(config: TrainConfig, device: torch.device) -> Task:
         data.input_size,
         augment=augment,
         sbi_probability=config.sbi.probability if config.sbi.enabled else 0.0,
+        synth_probability=config.synth.probability if config.synth.enabled else 0.0,
+        synth_kinds=config.synth.active_kinds(),
         seed=config.seed,
     )
     val_ds = CropDataset(val_rows, data.cache_dir, data.input_size)
@@ -450,6 +452,18 @@ def run_training(config: TrainConfig, out_dir: Path | None = None, resume: bool 
     return finish(config, task, model, device, run_dir, train_seconds, stop_reason, epoch)
 
 
+def pseudo_fakes_record(config: TrainConfig) -> dict[str, Any]:
+    """The card's ``sbi`` and ``synth`` entries: which pseudo-fakes training made, and how often."""
+    synth_on = config.synth.enabled and config.synth.probability > 0
+    sbi: dict[str, Any] = {"enabled": config.sbi.enabled and not synth_on, "probability": config.sbi.probability}
+    if config.sbi.enabled and synth_on:
+        sbi["superseded_by"] = "synth"  # sbi is one kind of synth; both enabled: synth wins
+    synth: dict[str, Any] = {"enabled": synth_on}
+    if synth_on:
+        synth |= {"probability": config.synth.probability, "kinds": config.synth.active_kinds()}
+    return {"sbi": sbi, "synth": synth}
+
+
 def reproduce_command(config: TrainConfig, resumed_from: str | None = None) -> str:
     """The command line that reproduces this run (a resumed run: the first leg, then the resume)."""
     path = shlex.quote(str(config.config_path or "CONFIG"))
@@ -517,7 +531,7 @@ def finish(
         "augmentation": "chat-app: JPEG 30-95, downscale-upscale, blur, noise, colour jitter, flip, shift/zoom, cut-out"
         if config.augment.enabled
         else "none",
-        "sbi": {"enabled": config.sbi.enabled, "probability": config.sbi.probability},
+        **pseudo_fakes_record(config),
         "epochs_run": last_epoch + 1,
         "stopped_by": stop_reason,
         "train_seconds": round(train_seconds, 1),
@@ -562,6 +576,7 @@ def finish(
         "metrics": metrics,
         "train_seconds": round(train_seconds, 1),
         "stopped_by": stop_reason,
+        "pseudo_fakes": pseudo_fakes_record(config),
     }
     write_json(run_dir / "summary.json", summary)
     return summary

@@ -178,6 +178,28 @@ def test_run_with_mean_source_auc_and_source_weights(tiny_cache, tmp_path):
     assert card["training"]["config"]["early_stop"]["metric"] == "mean_source_auc"
 
 
+def test_run_with_one_synth_kind(tiny_cache, tmp_path):
+    """The lead's ablation: synth on with one kind picked on the command line; the card records it."""
+    cfg = write_config(
+        tmp_path / "synth.yaml",
+        name="synth",
+        stage="image",
+        out_dir=str(tmp_path),
+        model={"architecture": "tiny_cnn", "pretrained": False},
+        data={"cache_dir": str(tiny_cache), "input_size": 32, "workers": 0},
+        augment={"enabled": False},
+        sbi={"enabled": True},
+        synth={"enabled": True, "probability": 0.5},
+        optim={"epochs": 1, "batch_size": 4, "steps_per_epoch": 2, "warmup_steps": 0},
+    )
+    summary = run_training(load_config(cfg, ["synth.kinds=colour"]))
+    card = json.loads((tmp_path / "synth" / "checkpoint" / "model_card.json").read_text())
+    assert card["training"]["synth"] == {"enabled": True, "probability": 0.5, "kinds": {"colour": 1.0}}
+    assert card["training"]["sbi"]["superseded_by"] == "synth"
+    assert "--set synth.kinds=colour" in card["training"]["command"]
+    assert summary["pseudo_fakes"] == {k: card["training"][k] for k in ("sbi", "synth")}
+
+
 def test_training_stops_early_when_auc_stalls(tiny_cache, tmp_path):
     cfg = write_config(
         tmp_path / "stall.yaml",
