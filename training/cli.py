@@ -181,6 +181,7 @@ def loso_main(argv: list[str]) -> int:
     parser.add_argument("config", type=Path)
     parser.add_argument("--recipe", required=True, help="the row's name in the report (e.g. baseline, synth)")
     parser.add_argument("--sources", default=None, help="comma list (default: the config's data.sources)")
+    parser.add_argument("--only", default="", help="run only these held-out folds (comma list)")
     parser.add_argument("--per-label", type=int, default=600, help="held-out crops scored per label (0: all)")
     parser.add_argument("--report", type=Path, default=REPO_ROOT / "benchmarks/results/loso.json")
     parser.add_argument("--runs-dir", type=Path, default=REPO_ROOT / "runs/loso")
@@ -199,6 +200,10 @@ def loso_main(argv: list[str]) -> int:
     if len(sources) < 2:
         print("loso: needs at least two sources", file=sys.stderr)
         return 2
+    only = [s for s in args.only.split(",") if s]
+    if set(only) - set(sources):
+        print(f"loso: --only {', '.join(sorted(set(only) - set(sources)))} is not among the sources", file=sys.stderr)
+        return 2
     if not (config.data.cache_dir / "manifest.csv").exists():
         print(f"loso: no crop cache at {config.data.cache_dir} (run fakewatch prepare-data)", file=sys.stderr)
         return 2
@@ -213,6 +218,7 @@ def loso_main(argv: list[str]) -> int:
         runs_dir=args.runs_dir,
         per_label=args.per_label,
         overrides=args.set,
+        only=only,
     )
     report = merge_report(args.report, args.recipe, row)
     loso_plot(report, args.report.with_suffix(".png"))

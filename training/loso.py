@@ -129,13 +129,18 @@ def run_loso(
     runs_dir: Path,
     per_label: int,
     overrides: Sequence[str] = (),
+    only: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Train once per held-out source on the others, score the held-out source; one recipe's row."""
+    """Train once per held-out source on the others, score the held-out source; one recipe's row.
+
+    ``only``: run just these folds (an ablation on the fold that decides), still training on
+    every other source of ``sources``.
+    """
     from training.config import load_config
     from training.train import run_training
 
     folds: dict[str, dict[str, Any]] = {}
-    for held_out in sources:
+    for held_out in only or sources:
         seen = [s for s in sources if s != held_out]
         config = load_config(
             config_path,

@@ -87,6 +87,17 @@ def test_loso_refuses_a_source_the_cache_lacks(tiny_cache, tmp_path, capsys):
     assert loso_main([str(cfg), "--recipe", "x", "--sources", "dfdc,lfw", "--report", str(tmp_path / "r.json")]) == 2
     assert "no faces of lfw" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "runs").exists()
+    assert loso_main([str(cfg), "--recipe", "x", "--only", "lfw", "--report", str(tmp_path / "r.json")]) == 2
+    assert "--only lfw is not among the sources" in capsys.readouterr().err
+
+
+def test_loso_only_runs_the_folds_asked_for(tiny_cache, tmp_path):
+    cfg = _tiny_config(tmp_path / "tiny.yaml", tiny_cache, tmp_path)
+    report = tmp_path / "r.json"
+    argv = [str(cfg), "--recipe", "one", "--only", "stylegan", "--report", str(report), "--runs-dir", str(tmp_path)]
+    assert loso_main([*argv, "--per-label", "4"]) == 0
+    folds = json.loads(report.read_text())["recipes"]["one"]["folds"]
+    assert list(folds) == ["stylegan"] and folds["stylegan"]["trained_on"] == ["dfdc", "mesonet"]
 
 
 def test_score_sources_refuses_what_it_cannot_read(tiny_cache, tmp_path, capsys):
