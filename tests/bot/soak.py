@@ -19,6 +19,15 @@ duplicate delivery add nothing, a group auto-check speaks only at its threshold,
 is answered under the media it names, and an update refused by the rate limit gets no verdict;
 every job finished (done or failed), every album replied, no traceback in the bot logs.
 
+API keys (:func:`api_key_checks`, judged by :func:`api_key_problems`): serving runs with
+``FAKEWATCH_API_ACCESS=keys`` and a key file of the soak's own (a key for the bots, whose whole
+traffic goes keyed, and a "greedy" client's key at ``GREEDY_PER_MINUTE``). Once the traffic has
+settled: requests without a valid key (none, malformed, well-formed but unknown) are all 401
+``unauthorized``; the greedy key fires ``GREEDY_FLOOD`` checks at once while the bots' key sends
+its few checks one after another: the greedy key gets 429s beyond its rate, the bots' key gets
+every answer, and its median latency during the flood stays within
+``max(2 × baseline, baseline + 1 s)`` of its median before it.
+
 Run it alone (it also writes the figures to ``--out``):
 
     .venv/bin/python tests/bot/soak.py --updates 300 --users 30 --kills 10 --serving-restarts 2 \\
@@ -54,6 +63,15 @@ from fake_telegram import Call, FakeTelegram, FaultPlan, group_chat, private_cha
 #: Interim messages: allowed besides the one answer, never counted as one.
 INTERIM_TEXTS = ("Your check is queued", "please wait a minute", "short break from checking")
 PSEUDONYM_SECRET = "soak-pseudonym-secret"
+#: The bots' key: generous, the whole soak's traffic goes through it.
+BOT_PER_MINUTE = 6000
+#: The greedy client: a low rate, then a flood far over it.
+GREEDY_PER_MINUTE = 6
+GREEDY_FLOOD = 30
+#: Checks the bots' key sends (one after another) before the flood, and again during it.
+OTHER_CHECKS = 5
+#: "Not slowed": the median during the flood is at most max(2 × baseline, baseline + this).
+NOT_SLOWED_SLACK_S = 1.0
 
 
 @dataclass
@@ -172,6 +190,30 @@ class BotProcess:
         return self.proc is not None and self.proc.returncode is None
 
 
+@dataclass(frozen=True)
+class SoakKeys:
+    """The soak's API keys: the secrets stay in this process, the file holds only their hashes."""
+
+    file: Path
+    bot: str
+    greedy: str
+    greedy_per_minute: int
+
+
+def make_keys(workdir: Path, *, greedy_per_minute: int = GREEDY_PER_MINUTE) -> SoakKeys:
+    """Two fresh keys (the bots', the greedy client's) in a key file as ``fakewatch ops`` writes it."""
+    from serving.api_keys import DEFAULT_BYTES_PER_HOUR, KeyRecord, key_hash, new_key, write_key_file
+
+    bot, bot_id = new_key()
+    greedy, greedy_id = new_key()
+    path = workdir / "api_keys.json"
+    write_key_file(path, [
+        KeyRecord(bot_id, "soak-bot", key_hash(bot), BOT_PER_MINUTE, DEFAULT_BYTES_PER_HOUR),
+        KeyRecord(greedy_id, "soak-greedy", key_hash(greedy), greedy_per_minute, DEFAULT_BYTES_PER_HOUR),
+    ])  # fmt: skip
+    return SoakKeys(path, bot, greedy, greedy_per_minute)
+
+
 # --- the world ---------------------------------------------------------------------------------
 class Soak:
     def __init__(self, config: SoakConfig, workdir: Path) -> None:
@@ -186,6 +228,7 @@ class Soak:
         self.telegram: FakeTelegram | None = None
         self.bots: list[BotProcess] = []
         self.db_url = ""
+        self.keys: SoakKeys | None = None
 
     def log_event(self, what: str, **extra: Any) -> None:
         self.events.append({"t": round(time.monotonic() - self.t0, 2), "event": what, **extra})
@@ -210,7 +253,12 @@ class Soak:
             await engine.dispose()
 
         image, video = await asyncio.to_thread(tiny_checkpoints, self.dir / "ckpt")
-        self.serve = ServeProcess(self.dir, image, video)
+        # keyed from the start; a restarted serving keeps the same env (ServeProcess.env)
+        self.keys = make_keys(self.dir)
+        self.serve = ServeProcess(
+            self.dir, image, video,
+            extra_env={"FAKEWATCH_API_ACCESS": "keys", "FAKEWATCH_API_KEYS_FILE": str(self.keys.file)},
+        )  # fmt: skip
         await asyncio.to_thread(self.serve.start)
 
         self.telegram = await FakeTelegram().start()
@@ -227,6 +275,7 @@ class Soak:
             FAKEWATCH_TELEGRAM_BASE_FILE_URL=self.telegram.base_file_url,
             FAKEWATCH_DATABASE_URL=self.db_url,
             FAKEWATCH_SERVING_URL=self.serve.url,
+            FAKEWATCH_SERVING_API_KEY=self.keys.bot,
             FAKEWATCH_PSEUDONYM_SECRET=PSEUDONYM_SECRET,
             FAKEWATCH_REQUEST_TIMEOUT_S="60",
         )
@@ -537,11 +586,85 @@ def db_status_failed() -> Any:
     return db.CheckStatus.FAILED
 
 
-def api_key_checks(serve_url: str) -> dict[str, Any]:
-    """TODO(lead, issue 16 "Done when"): the API-key part of the soak — requests without a valid
-    key refused, one client over its rate refused without slowing the others — belongs here once
-    the serving app's API keys land (another branch). Return its figures; the soak asserts them."""
-    return {"status": "not built on this branch"}
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+async def api_key_checks(
+    serve_url: str, keys: SoakKeys, photo: bytes, *, other_checks: int = OTHER_CHECKS, flood: int = GREEDY_FLOOD
+) -> dict[str, Any]:
+    """Requests without a valid key refused; one client over its rate refused, the others not slowed.
+
+    The bots' key (``other``) sends ``other_checks`` checks one after another alone (the
+    baseline), then again while the greedy key fires ``flood`` checks at once. ``other_ok`` and
+    ``other_sent`` count both rounds.
+    """
+    import aiohttp
+
+    from serving.api_keys import new_key
+
+    url = serve_url + "/v1/check"
+
+    def bearer(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    async def post(session: aiohttp.ClientSession, headers: dict[str, str]) -> tuple[int, str | None, float]:
+        started = time.monotonic()
+        async with session.post(url, data=photo, headers=headers) as resp:
+            body = await resp.json(content_type=None)
+        error = body.get("error") if isinstance(body, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        return resp.status, code, time.monotonic() - started
+
+    unknown, _ = new_key()  # well-formed, never written to the key file
+    no_valid_key = [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, bearer("not-a-key"), bearer(unknown),
+                    {"X-API-Key": unknown}]  # fmt: skip
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=180)) as s:
+        refusals = [await post(s, headers) for headers in no_valid_key]
+        baseline = [await post(s, bearer(keys.bot)) for _ in range(other_checks)]
+
+        async def other_during_flood() -> list[tuple[int, str | None, float]]:
+            await asyncio.sleep(0)  # the flood's requests go out first
+            return [await post(s, bearer(keys.bot)) for _ in range(other_checks)]
+
+        greedy, during = await asyncio.gather(
+            asyncio.gather(*(post(s, bearer(keys.greedy)) for _ in range(flood))), other_during_flood()
+        )
+    others = baseline + during
+    return {
+        "unauthorized_sent": len(refusals),
+        "unauthorized_refused": sum(1 for status, code, _ in refusals if status == 401 and code == "unauthorized"),
+        "unauthorized_statuses": [status for status, _, _ in refusals],
+        "greedy_per_minute": keys.greedy_per_minute,
+        "greedy_sent": len(greedy),
+        "greedy_ok": sum(1 for status, _, _ in greedy if status == 200),
+        "greedy_429": sum(1 for status, code, _ in greedy if status == 429 and code == "rate_limited"),
+        "greedy_429_median_s": _median([took for status, _, took in greedy if status == 429]),
+        "other_sent": len(others),
+        "other_ok": sum(1 for status, _, _ in others if status == 200),
+        "other_median_s_baseline": _median([took for _, _, took in baseline]),
+        "other_median_s_during_flood": _median([took for _, _, took in during]),
+        "other_s_baseline": [round(took, 3) for _, _, took in baseline],
+        "other_s_during_flood": [round(took, 3) for _, _, took in during],
+    }
+
+
+def api_key_problems(api: dict[str, Any]) -> list[str]:
+    """What the API-key figures break (empty: all held); the soak fails on any."""
+    if "error" in api or "unauthorized_sent" not in api:
+        return [f"the API-key checks did not run: {api}"]
+    problems = []
+    if api["unauthorized_sent"] < 1 or api["unauthorized_refused"] != api["unauthorized_sent"]:
+        problems.append(f"requests without a valid key: {api['unauthorized_refused']} of "
+                        f"{api['unauthorized_sent']} refused (401 unauthorized)")  # fmt: skip
+    if api["greedy_429"] <= 0:
+        problems.append(f"the greedy key was never refused (429) in {api['greedy_sent']} requests")
+    if api["other_sent"] < 1 or api["other_ok"] != api["other_sent"]:
+        problems.append(f"the other key: {api['other_ok']} of {api['other_sent']} answered 200")
+    base, during = api["other_median_s_baseline"], api["other_median_s_during_flood"]
+    if base is None or during is None or during > max(2 * base, base + NOT_SLOWED_SLACK_S):
+        problems.append(f"the other key was slowed by the flood: median {during} s against {base} s before")
+    return problems
 
 
 async def run_soak(config: SoakConfig, workdir: Path | None = None) -> dict[str, Any]:
@@ -556,7 +679,13 @@ async def run_soak(config: SoakConfig, workdir: Path | None = None) -> dict[str,
         await asyncio.gather(soak.traffic(), soak.chaos())
         figures = await soak.settle()
         soak.log_event("settled", lost=figures["lost"], duplicates=figures["duplicates"])
-        api = api_key_checks(soak.serve.url if soak.serve else "")
+        assert soak.serve is not None and soak.keys is not None
+        photo = sorted((config.shared_data / "faces" / "stylegan" / "real").glob("*.jpg"))[0].read_bytes()
+        try:
+            api = await api_key_checks(soak.serve.url, soak.keys, photo)
+        except Exception as exc:  # the figures still come back; api_key_problems fails them
+            api = {"error": repr(exc)}
+        soak.log_event("API keys checked", **api)
     finally:
         await soak.teardown()
     logs = "\n".join(b.log.read_text(errors="replace") for b in soak.bots if b.log.exists())
@@ -619,6 +748,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(kept, indent=1, default=str) + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["non_terminal_jobs"] == 0
+    ok = ok and not api_key_problems(figures["api_keys"])
     return 0 if ok and figures["tracebacks_in_bot_logs"] == figures["tracebacks_in_serve_log"] == 0 else 1
 
 

@@ -1,5 +1,7 @@
 """The soak (issue 16, "Done when"): every update answered exactly once while bots are SIGKILLed,
-serving is killed and restarted, PostgreSQL stops, and Telegram answers 429s and drops connections.
+serving is killed and restarted, PostgreSQL stops, and Telegram answers 429s and drops connections;
+all of it through serving's API keys, after which requests without a valid key are refused and one
+client over its rate is refused without slowing the others.
 
 Short by default so ``make test`` runs it (60 updates, 3 bot kills, 1 serving restart, a 5 s
 database outage). The full size (300 updates from 30 users, 10 kills, 2 serving restarts, 20 s
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from _pg_instance import pg_bin_dir
-from soak import SoakConfig, run_soak
+from soak import SoakConfig, api_key_problems, run_soak
 
 pytestmark = [
     pytest.mark.soak,
@@ -46,6 +48,8 @@ async def test_every_update_is_answered_exactly_once_through_kills_and_outages(s
     assert figures["tracebacks_in_bot_logs"] == 0, f"see the bot logs in {figures['logs_dir']}"
     assert figures["tracebacks_in_serve_log"] == 0, f"see serve.log in {figures['logs_dir']}"
     assert figures["answered"] > 0 and figures["p95_answer_s"] is not None
+    print("api_keys:", json.dumps(figures["api_keys"]))
+    assert api_key_problems(figures["api_keys"]) == [], figures["api_keys"]
     shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -85,3 +89,25 @@ def db_done():
     import db
 
     return db.CheckStatus.DONE
+
+
+def test_the_soak_fails_on_bad_api_key_figures() -> None:
+    """The API-key asserts can fail: a key let in, no 429, a refused or slowed other client."""
+    good = {"unauthorized_sent": 5, "unauthorized_refused": 5, "greedy_sent": 30, "greedy_ok": 6, "greedy_429": 24,
+            "other_sent": 10, "other_ok": 10, "other_median_s_baseline": 0.4, "other_median_s_during_flood": 0.9}  # fmt: skip
+    assert api_key_problems(good) == []
+    assert api_key_problems(good | {"other_median_s_during_flood": 1.4}) == []  # baseline + 1 s
+    assert api_key_problems(good | {"other_median_s_baseline": 3.0, "other_median_s_during_flood": 6.0}) == []
+    bad = {
+        "let in": {"unauthorized_refused": 4},
+        "nothing sent": {"unauthorized_sent": 0, "unauthorized_refused": 0},
+        "never refused": {"greedy_429": 0, "greedy_ok": 30},
+        "other refused": {"other_ok": 9},
+        "slowed": {"other_median_s_during_flood": 1.5},
+        "slowed, slow baseline": {"other_median_s_baseline": 3.0, "other_median_s_during_flood": 6.1},
+        "not measured": {"other_median_s_during_flood": None},
+    }
+    for why, change in bad.items():
+        assert len(api_key_problems(good | change)) == 1, why
+    assert api_key_problems({"status": "not built on this branch"})
+    assert api_key_problems({"error": "ClientConnectorError(...)"})
