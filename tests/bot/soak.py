@@ -748,7 +748,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(kept, indent=1, default=str) + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["non_terminal_jobs"] == 0
-    ok = ok and not api_key_problems(figures["api_keys"])
+    api_problems = api_key_problems(figures["api_keys"])
+    for problem in api_problems:
+        print(f"API keys: {problem}", file=sys.stderr)
+    ok = ok and not api_problems
     return 0 if ok and figures["tracebacks_in_bot_logs"] == figures["tracebacks_in_serve_log"] == 0 else 1
 
 
