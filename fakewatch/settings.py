@@ -179,7 +179,8 @@ class Settings(BaseSettings):
     min_face_px: int = 24
     # Below this face side (px) the models see an upscaled blur where swap traces were: a
     # real/fake verdict on such faces alone becomes uncertain (reason low_resolution).
-    min_reliable_face_px: int = 40
+    # Evidence: benchmarks/results/face-size-cpu2.json (answers degrade gradually, worst here).
+    min_reliable_face_px: int = 32
     # Faces scored per frame and per request; beyond them the smallest faces (per frame) and
     # the people with the smallest faces (per video) are dropped, like faces under min_face_px.
     max_faces_per_frame: int = 8
