@@ -24,7 +24,6 @@ import statistics
 import sys
 import time
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +174,8 @@ def main() -> None:
     report["torch_threads"] = torch.get_num_threads()
     report["precision"] = "bf16 autocast" if engine.bf16 else "fp32"
     report["model"] = {
-        "photo": asdict(engine.model_info(MediaKind.IMAGE)),
-        "video": asdict(engine.model_info(MediaKind.VIDEO)),
+        "photo": engine.model_info(MediaKind.IMAGE).model_dump(),
+        "video": engine.model_info(MediaKind.VIDEO).model_dump(),
     }
     report["settings"] = {
         "frames_per_video": engine.frames,
