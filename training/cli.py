@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from fakewatch.settings import REPO_ROOT, get_settings
 
@@ -100,11 +101,7 @@ def prepare_main(argv: list[str]) -> int:
     return 0
 
 
-def train_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="fakewatch train", description="Train a model from a YAML/TOML config.")
-    parser.add_argument("config", type=Path)
-    parser.add_argument("--out", type=Path, default=None, help="run directory (default: from the config)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run directory's last state")
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
         action="append",
@@ -112,15 +109,31 @@ def train_main(argv: list[str]) -> int:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set epochs=2 --set data.limit=100",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _config(prog: str, path: Path, overrides: list[str]) -> Any:
+    """The validated config, or None after saying why on stderr (the caller exits with 2)."""
     from training.config import ConfigError, load_config
-    from training.train import run_training
 
     try:
-        config = load_config(args.config, overrides=args.set)
+        return load_config(path, overrides=overrides)
     except ConfigError as exc:
-        print(f"train: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None
+
+
+def train_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="fakewatch train", description="Train a model from a YAML/TOML config.")
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default: from the config)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run directory's last state")
+    _add_overrides(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from training.train import run_training
+
+    config = _config("train", args.config, args.set)
+    if config is None:
         return 2
     summary = run_training(config, out_dir=args.out, resume=args.resume)
     print(json.dumps(summary, indent=2, default=str))
@@ -185,16 +198,13 @@ def loso_main(argv: list[str]) -> int:
     parser.add_argument("--per-label", type=int, default=600, help="held-out crops scored per label (0: all)")
     parser.add_argument("--report", type=Path, default=REPO_ROOT / "benchmarks/results/loso.json")
     parser.add_argument("--runs-dir", type=Path, default=REPO_ROOT / "runs/loso")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (as train)")
+    _add_overrides(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from training.config import ConfigError, load_config
     from training.loso import loso_plot, merge_report, pick_rows, run_loso
 
-    try:
-        config = load_config(args.config, overrides=args.set)
-    except ConfigError as exc:
-        print(f"loso: {exc}", file=sys.stderr)
+    config = _config("loso", args.config, args.set)
+    if config is None:
         return 2
     sources = [s for s in args.sources.split(",") if s] if args.sources else list(config.data.sources)
     if len(sources) < 2:

@@ -126,3 +126,13 @@ def test_worst_picks_the_lowest_auc_and_highest_log_loss():
     assert worst(folds, "auc") == {"source": "b", "auc": 0.55}
     assert worst(folds, "log_loss") == {"source": "c", "log_loss": 1.2}
     assert worst({}, "auc") == {}
+
+
+def test_a_bad_config_is_a_clear_error_not_a_traceback(tiny_cache, tmp_path, capsys):
+    from training.cli import train_main
+
+    cfg = _tiny_config(tmp_path / "tiny.yaml", tiny_cache, tmp_path)
+    assert loso_main([str(cfg), "--recipe", "x", "--set", "optim.no_such_key=1"]) == 2
+    assert capsys.readouterr().err.startswith("loso: ")
+    assert train_main([str(cfg), "--set", "optim.no_such_key=1"]) == 2
+    assert capsys.readouterr().err.startswith("train: ")
