@@ -68,7 +68,7 @@ def test_bot_extra_from_the_lock_runs_without_torch(tmp_path: Path) -> None:
     assert "matches the models" in _ok(_run([fakewatch, "db", "--database-url", url, "check"], work))
     # The bot's own modules load (handlers, worker, the serving HTTP client), without torch.
     probe = (
-        "import sys, bot, bot._app, db, serving.client, serving.contract, fakewatch.console; "
+        "import sys, bot, bot.app, db, serving.client, serving.contract, fakewatch.console; "
         "heavy = {'torch', 'ray', 'cv2', 'numpy'} & set(sys.modules); assert not heavy, heavy"
     )
     _ok(_run([str(py), "-c", probe], work))

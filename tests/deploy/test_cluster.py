@@ -364,10 +364,18 @@ def _port_open(port: int) -> bool:
 
 
 def _console_export(port: int) -> list[dict[str, str]]:
-    """Sign in with the operator token, then read the checks as CSV."""
+    """Sign in with the operator token, then read the checks as CSV.
+
+    In production the session cookie is Secure (a TLS proxy sits in front); this client talks
+    plain HTTP to 127.0.0.1, so it sends the Secure cookie back as that proxy would.
+    """
     import http.cookiejar
 
-    jar = http.cookiejar.CookieJar()
+    class BehindTls(http.cookiejar.DefaultCookiePolicy):
+        def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+            return True
+
+    jar = http.cookiejar.CookieJar(policy=BehindTls())
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     base = f"http://127.0.0.1:{port}"
     form = urllib.parse.urlencode({"token": OPERATOR_TOKEN}).encode()
