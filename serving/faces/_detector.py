@@ -99,6 +99,25 @@ class FaceBox:
         )
 
 
+def _scaled_region(rgb: np.ndarray, around: FaceBox, face_px: int) -> tuple[np.ndarray, float, tuple[int, int]] | None:
+    """``around`` grown by ROI_CONTEXT and resized so the face is ``face_px`` wide.
+
+    Returns (region, scale, its top-left in ``rgb``), or None when the region is too small to search.
+    """
+    h, w = rgb.shape[:2]
+    grow = int(round(around.side * ROI_CONTEXT))
+    x1, y1 = max(0, around.x1 - grow), max(0, around.y1 - grow)
+    x2, y2 = min(w, around.x2 + grow), min(h, around.y2 + grow)
+    if x2 - x1 < 8 or y2 - y1 < 8:
+        return None
+    scale = face_px / max(1, around.side)
+    size = (max(1, int(round((x2 - x1) * scale))), max(1, int(round((y2 - y1) * scale))))
+    if min(size) < MIN_SEARCH_SIDE:
+        return None
+    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    return cv2.resize(rgb[y1:y2, x1:x2], size, interpolation=interp), scale, (x1, y1)
+
+
 @runtime_checkable
 class FaceDetector(Protocol):
     """Anything that finds every face in one RGB frame."""
@@ -243,21 +262,12 @@ class _DlibDetector:
         small faces findable because they are enlarged rather than shrunk.
         """
         rgb = _check_rgb(rgb)
-        h, w = rgb.shape[:2]
-        grow = int(round(around.side * ROI_CONTEXT))
-        x1, y1 = max(0, around.x1 - grow), max(0, around.y1 - grow)
-        x2, y2 = min(w, around.x2 + grow), min(h, around.y2 + grow)
-        if x2 - x1 < 8 or y2 - y1 < 8:
+        found = _scaled_region(rgb, around, ROI_FACE_PX)
+        if found is None:
             return []
-        region = rgb[y1:y2, x1:x2]
-        scale = ROI_FACE_PX / max(1, around.side)
-        size = (max(1, int(round((x2 - x1) * scale))), max(1, int(round((y2 - y1) * scale))))
-        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-        if min(size) < MIN_SEARCH_SIDE:
-            return []
-        region = cv2.resize(region, size, interpolation=interp)
+        region, scale, offset = found
         raw = self._run(np.ascontiguousarray(region), 0)
-        boxes = self._to_boxes(raw, scale, (x1, y1), rgb.shape)
+        boxes = self._to_boxes(raw, scale, offset, rgb.shape)
         return sorted(boxes, key=lambda b: -b.area)
 
 
@@ -401,23 +411,15 @@ class MtcnnDetector:
         MTCNN_REGION_FACE_PX; faces from half to twice that size are searched (a few ms).
         """
         rgb = _check_rgb(rgb)
-        h, w = rgb.shape[:2]
-        grow = int(round(around.side * ROI_CONTEXT))
-        x1, y1 = max(0, around.x1 - grow), max(0, around.y1 - grow)
-        x2, y2 = min(w, around.x2 + grow), min(h, around.y2 + grow)
-        if x2 - x1 < 8 or y2 - y1 < 8:
+        found = _scaled_region(rgb, around, MTCNN_REGION_FACE_PX)
+        if found is None:
             return []
-        scale = MTCNN_REGION_FACE_PX / max(1, around.side)
-        size = (max(1, int(round((x2 - x1) * scale))), max(1, int(round((y2 - y1) * scale))))
-        if min(size) < MIN_SEARCH_SIDE:
-            return []
-        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-        region = cv2.resize(rgb[y1:y2, x1:x2], size, interpolation=interp)
+        region, scale, offset = found
         min_face = max(MTCNN_MIN_FACE / 2, MTCNN_REGION_FACE_PX / 2, self.min_face_px * scale)
         raw, scores = detect_mtcnn(
             region, min_face=min_face, thresholds=(*MTCNN_STAGE_THRESHOLDS, self.region_threshold)
         )
-        return self._boxes(raw, scores, scale, (x1, y1), rgb.shape, hog_framing=True)
+        return self._boxes(raw, scores, scale, offset, rgb.shape, hog_framing=True)
 
 
 DETECTORS: dict[str, type[_DlibDetector] | type[MtcnnDetector]] = {
