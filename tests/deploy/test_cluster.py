@@ -142,6 +142,30 @@ def _pids_mentioning(marker: str) -> list[int]:
     return found
 
 
+def _kill_all_mentioning(marker: str, wait_s: float) -> None:
+    """SIGKILL this test's leftover processes until none is left: a kill lands asynchronously and a
+    raylet may start one more worker while it dies, so one pass followed by a look can race."""
+    deadline = time.monotonic() + wait_s
+    time.sleep(1)
+    while (pids := _pids_mentioning(marker)) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+
+
+def _describe(pid: int) -> str:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return (
+            f"{state} " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+        )
+    except OSError as exc:
+        return f"gone ({exc})"
+
+
 def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -332,13 +356,9 @@ async def test_compose_like_cluster_answers_a_forwarded_video(
         for name in reversed(list(procs.procs)):
             procs.stop(name, signal.SIGTERM, 30)
         await telegram.close()
-        time.sleep(1)
-        for pid in _pids_mentioning(str(short_tmp)):  # Ray processes of this test only
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    assert not _pids_mentioning(str(short_tmp))
+        _kill_all_mentioning(str(short_tmp), 30.0)  # Ray processes of this test only
+    left = {pid: _describe(pid) for pid in _pids_mentioning(str(short_tmp))}
+    assert not left, left
 
 
 def _compose_health_check(service: str, env: dict[str, str], cwd: Path, addresses: dict[str, str]) -> tuple[int, str]:
