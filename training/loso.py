@@ -178,10 +178,21 @@ def run_loso(
 
 
 def merge_report(path: Path, recipe: str, row: dict[str, Any]) -> dict[str, Any]:
-    """Add (or replace) one recipe's row in the JSON report, so recipes run separately compare."""
+    """Add (or replace) one recipe's row in the JSON report, so recipes run separately compare.
+
+    A row run with ``--only`` keeps the folds the report already has for the same recipe run the
+    same way (config, overrides, crops per label), so a matrix can be filled a fold at a time;
+    a recipe run another way replaces its row.
+    """
     report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     report.setdefault("what", "leave-one-source-out: train on all shared sources but one, score the one left out")
-    report.setdefault("recipes", {})[recipe] = row
+    recipes = report.setdefault("recipes", {})
+    old = recipes.get(recipe)
+    same_way = ("config", "overrides", "per_label")
+    if old and all(old.get(k) == row.get(k) for k in same_way):
+        folds = {**old["folds"], **row["folds"]}
+        row = {**row, "folds": folds, "worst_auc": worst(folds, "auc"), "worst_log_loss": worst(folds, "log_loss")}
+    recipes[recipe] = row
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -11,7 +11,9 @@ each kind here imitates one of them inside a mask over the face:
 - ``seam``: a transformed copy blended in through varied mask shapes (hull, inner hull, ellipse,
   rectangle; eroded or dilated; hard or soft edge) -- seams of many swap pipelines;
 - ``colour``: colour and lighting mismatch (LAB mean/std shift, gamma, a directional gradient);
-- ``swap``: another real person's face warped onto the landmarks, colour-matched and blended.
+- ``swap``: another real person's face warped onto the landmarks, colour-matched and blended;
+- ``upsampler``: the whole crop remade through a generator-like x2 upsampling layer (the pixel
+  phase trace NPR looks for), for fully generated faces, which have no blend to find.
 
 Every kind is ``(rgb, rng, landmarks, **context) -> (image, mask) | None``: ``rgb`` is an HxWx3
 uint8 face crop cut by ``serving.faces.crop_face`` (margin 0.25), ``landmarks`` its points from
@@ -280,6 +282,40 @@ def swap(
     return _blend(rgb, warped, mask), mask
 
 
+def _upsample2(small: np.ndarray, size: tuple[int, int], kernel: np.ndarray) -> np.ndarray:
+    """Zero-insertion x2 then a 4x4 filter: a stride-2 transposed convolution, the generator's upsampler."""
+    h, w = small.shape[:2]
+    zeros = np.zeros((2 * h, 2 * w, 3), np.float32)
+    zeros[::2, ::2] = small.astype(np.float32)
+    up = cv2.filter2D(zeros, -1, kernel, anchor=(1, 1), borderType=cv2.BORDER_REFLECT_101)
+    return cv2.resize(up, size, interpolation=cv2.INTER_LINEAR) if up.shape[1::-1] != size else up
+
+
+def upsampler(rgb: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray, **_: Any) -> Result | None:
+    """The whole crop remade through a generator's last upsampling layer, with its detail put back.
+
+    GAN and diffusion decoders build the image by learned x2 upsampling; the four pixel phases of
+    each 2x2 block then relate to their neighbours differently (checkerboard, NPR's trace). Here a
+    random 4x4 transposed-convolution kernel (bilinear plus noise, so the phases differ) upsamples
+    the half-size crop and part of the lost fine detail is added back, so the fake is not simply
+    blurrier. Fully generated faces have no mask edge: the mask is the whole crop.
+    """
+    h, w = rgb.shape[:2]
+    if h < 16 or w < 16:
+        return None
+    small = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    base = np.array([0.25, 0.75, 0.75, 0.25], np.float32)
+    kernel = np.outer(base, base) * (1 + rng.normal(0.0, rng.uniform(0.05, 0.3), (4, 4))).astype(np.float32)
+    for i in (0, 1):  # each output phase reads one 2x2 sub-kernel; its gain is 1 give or take a trace
+        for j in (0, 1):
+            sub = kernel[i::2, j::2]
+            sub *= (1 + rng.normal(0.0, rng.uniform(0.003, 0.02))) / sub.sum()
+    up = _upsample2(small, (w, h), kernel)
+    detail = rgb.astype(np.float32) - cv2.GaussianBlur(rgb, (0, 0), 1.0).astype(np.float32)
+    out = np.clip(np.rint(up + rng.uniform(0.3, 0.8) * detail), 0, 255).astype(np.uint8)
+    return out, np.ones((h, w), np.float32)
+
+
 KINDS: dict[str, Kind] = {
     "sbi": sbi,
     "lowres_inner": lowres_inner,
@@ -287,6 +323,7 @@ KINDS: dict[str, Kind] = {
     "seam": seam,
     "colour": colour,
     "swap": swap,
+    "upsampler": upsampler,
 }
 assert tuple(KINDS) == SYNTH_KINDS, "training.constants.SYNTH_KINDS and KINDS must list the same kinds"
 

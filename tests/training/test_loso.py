@@ -11,7 +11,7 @@ import yaml
 
 from training.cache import read_manifest
 from training.cli import loso_main, score_main
-from training.loso import pick_rows, worst
+from training.loso import merge_report, pick_rows, worst
 
 SOURCES = ("dfdc", "mesonet", "stylegan")
 
@@ -115,6 +115,21 @@ def test_pick_rows_spreads_over_groups(tiny_cache):
         available = {r["group"] for r in read_manifest(tiny_cache) if r["source"] == "dfdc" and r["label"] == label}
         assert len(set(groups)) == min(len(groups), len(available))  # one per group before any repeats
     assert pick_rows(tiny_cache, "dfdc", per_label=3) == rows  # seeded
+
+
+def test_report_fills_a_recipe_a_fold_at_a_time(tmp_path):
+    def row(overrides, **aucs):
+        folds = {s: {"held_out": {"auc": a, "log_loss": 1 - a}} for s, a in aucs.items()}
+        return {"config": "c.yaml", "overrides": overrides, "per_label": 600, "folds": folds}
+
+    path = tmp_path / "loso.json"
+    merge_report(path, "r", row(["x=1"], a=0.7))
+    merged = merge_report(path, "r", row(["x=1"], b=0.6, a=0.8))["recipes"]["r"]
+    assert {s: f["held_out"]["auc"] for s, f in merged["folds"].items()} == {"a": 0.8, "b": 0.6}
+    assert merged["worst_auc"] == {"source": "b", "auc": 0.6}
+    other = merge_report(path, "r", row(["x=2"], c=0.9))["recipes"]["r"]  # run another way: replaced
+    assert list(other["folds"]) == ["c"]
+    assert json.loads(path.read_text())["recipes"]["r"]["overrides"] == ["x=2"]
 
 
 def test_worst_picks_the_lowest_auc_and_highest_log_loss():
