@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 import yaml
 
 from serving.app.constants import APP_NAME, RAY_SERVE_ENV
+
+log = logging.getLogger(__name__)
 
 # The Serve HTTP proxy's own timeout is only a backstop (it answers 408); ours answers 504 first.
 PROXY_TIMEOUT_MARGIN_S = 30.0
@@ -77,6 +80,29 @@ def _args_from_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return dict(app.get("args") or {}), dict(doc.get("http_options") or {})
 
 
+def _join_cluster(ray: Any, address: str, attempts: int = 5, first_wait_s: float = 2.0) -> None:
+    """Connect to the Ray cluster, retrying a refused or aborted connection with back-off.
+
+    A head that is still starting, or a Ray Client server that dies as it starts on a busy node
+    (seen in CI), refuses the first connection; a deployer that exits then needs a restart policy
+    to come back. A typo in the address fails every attempt and still ends the process.
+    """
+    wait = first_wait_s
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address)
+            return
+        except ConnectionError as exc:
+            if attempt == attempts:
+                raise
+            log.warning(
+                "joining Ray at %s failed (%s); attempt %d of %d in %.0f s", address, exc, attempt + 1, attempts, wait
+            )
+            ray.shutdown()
+            time.sleep(wait)
+            wait *= 2
+
+
 def serve_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="fakewatch serve", description=__doc__.splitlines()[0])
     parser.add_argument("--host", help="HTTP host (default: FAKEWATCH_HTTP_HOST)")
@@ -119,7 +145,7 @@ def serve_main(argv: list[str]) -> int:
     timeout = args.request_timeout_s or settings.request_timeout_s
 
     if joined:
-        ray.init(address=address)
+        _join_cluster(ray, str(address))
     else:
         use_throughput_mode()
         use_trusted_proxies(settings.trusted_proxies)

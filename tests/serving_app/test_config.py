@@ -135,3 +135,27 @@ def test_ray_processes_of_the_app_run_in_throughput_mode(serve_app) -> None:
         return {key: os.environ.get(key) for key in RAY_SERVE_ENV}
 
     assert ray.get(serve_env.remote(), timeout=60) == RAY_SERVE_ENV
+
+
+def test_joining_ray_retries_a_refused_connection_then_gives_up():
+    from serving.app.cli import _join_cluster
+
+    class FlakyRay:
+        def __init__(self, failures: int) -> None:
+            self.failures, self.calls, self.shutdowns = failures, 0, 0
+
+        def init(self, address: str) -> None:
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise ConnectionAbortedError("Initialization failure from server")
+
+        def shutdown(self) -> None:
+            self.shutdowns += 1
+
+    ray = FlakyRay(failures=2)
+    _join_cluster(ray, "ray://head:10001", attempts=3, first_wait_s=0.01)
+    assert (ray.calls, ray.shutdowns) == (3, 2)
+    never = FlakyRay(failures=99)
+    with pytest.raises(ConnectionAbortedError):
+        _join_cluster(never, "ray://head:10001", attempts=3, first_wait_s=0.01)
+    assert never.calls == 3
