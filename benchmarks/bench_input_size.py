@@ -15,7 +15,6 @@ Three parts, each a measurement the choice of ``input_size`` rests on:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import statistics
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_models import _time
 from serving.models import create_model
+from training.cache import ok_rows, read_manifest
 
 SIZES = (128, 160, 192, 224)
 REPO = Path(__file__).resolve().parent.parent
@@ -37,13 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 def native_face_px(cache_dir: Path) -> dict[str, dict[str, float]]:
     """Quantiles of the face box side (max of width, height) per source, in source pixels."""
     sides: dict[str, list[int]] = defaultdict(list)
-    with (cache_dir / "manifest.csv").open(newline="") as f:
-        for row in csv.DictReader(f):
-            if row["status"] != "ok":
-                continue
-            w = int(row["x2"]) - int(row["x1"])
-            h = int(row["y2"]) - int(row["y1"])
-            sides[row["source"]].append(max(w, h))
+    for row in ok_rows(read_manifest(cache_dir)):
+        sides[row["source"]].append(max(int(row["x2"]) - int(row["x1"]), int(row["y2"]) - int(row["y1"])))
     out = {}
     for source, values in sorted(sides.items()):
         values.sort()
@@ -95,7 +90,7 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "load_average_before": [round(v, 2) for v in os.getloadavg()],
-        "native_face_px": native_face_px(args.cache_dir) if (args.cache_dir / "manifest.csv").exists() else None,
+        "native_face_px": native_face_px(args.cache_dir) or None,
         "forward": forward_cost(args.repeats),
         "loso": loso_rows(args.report),  # [auc, log loss] per held-out source
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
